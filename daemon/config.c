@@ -1,0 +1,1046 @@
+/* cfg: the INI configuration file, driven by one option table. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapter.h"
+#include "log.h"
+
+enum opt_type {
+    OT_STRING,      /* any non-empty text */
+    OT_URL,         /* http:// or https:// URL */
+    OT_URLPATH,     /* absolute path without query, e.g. /pa/dossier/search */
+    OT_SECRET_FILE, /* path of a secret file; the content is loaded into `aux` */
+    OT_DURATION,    /* long seconds, written "90s", "5m", "1h", "7d" */
+    OT_LONG,        /* long in [min, max] */
+    OT_RATIO,       /* double in [0, 1]; NaN when unset */
+    OT_DATE,        /* "YYYY-MM-DD", kept as a string */
+    OT_LISTEN,      /* IPV4:PORT, [IPV6]:PORT or *:PORT */
+    OT_LOG_LEVEL,   /* log_parse_level() names */
+    OT_PERIOD_MODE, /* enum period_mode */
+    OT_ADAPTER,     /* a name adp_find() knows */
+    OT_CONNINFO,    /* libpq conninfo without a password */
+};
+
+#define OPT_REQUIRED 0x1    /* must be given (reported at the section header) */
+#define OPT_EMPTY_OK 0x2    /* an empty value is allowed */
+#define OPT_STRIP_SLASH 0x4 /* trailing '/' removed (base URLs get paths appended) */
+
+/* Options of every [source.NAME] section use this section name. */
+#define SOURCE_SECTION "source"
+
+struct cfg_option {
+    const char *section;
+    const char *name;
+    enum opt_type type;
+    size_t offset;   /* in struct config, or struct source_cfg for SOURCE_SECTION */
+    const char *def; /* default as it would be written in the file; NULL = unset */
+    long min, max;   /* OT_LONG bounds */
+    unsigned flags;
+    size_t aux; /* OT_SECRET_FILE: where the loaded secret goes */
+    const char *help;
+};
+
+#define C(f) offsetof(struct config, f)
+#define S(f) offsetof(struct source_cfg, f)
+
+/* The one table: parsing, defaults, cfg_print and cfg_print_reference all walk it. */
+static const struct cfg_option options[] = {
+    {"daemon", "log_level", OT_LOG_LEVEL, C(log_level), "info", 0, 0, 0, 0,
+     "Log level: error, warning, notice, info or debug."},
+
+    {"database", "conninfo", OT_CONNINFO, C(db_conninfo), "dbname=onestop", 0, 0, OPT_EMPTY_OK, 0,
+     "libpq connection string (key=value pairs or a postgresql:// URI). It must not hold a "
+     "password: use password_file. Empty: libpq defaults and PG* environment only."},
+    {"database", "password_file", OT_SECRET_FILE, C(db_password_file), NULL, 0, 0, 0,
+     C(db_password),
+     "File holding the database password. A bare name is looked up in "
+     "$CREDENTIALS_DIRECTORY (systemd LoadCredential=) when set, a relative path is relative "
+     "to the config file."},
+
+    {"http", "listen", OT_LISTEN, C(http_listen), "127.0.0.1:9787", 0, 0, 0, 0,
+     "Address of the metrics endpoint: IPV4:PORT, [IPV6]:PORT, or *:PORT for all addresses."},
+    {"http", "max_connections", OT_LONG, C(http_max_connections), "64", 1, 10000, 0, 0,
+     "Most concurrent HTTP connections."},
+    {"http", "timeout", OT_DURATION, C(http_timeout_s), "10s", 0, 0, 0, 0,
+     "Idle timeout of an HTTP connection."},
+
+    {"metrics", "interval", OT_DURATION, C(metrics_interval_s), "60s", 0, 0, 0, 0,
+     "How often the ratios are recomputed from the database."},
+    {"metrics", "as_of", OT_DATE, C(as_of), NULL, 0, 0, 0, 0,
+     "Pins \"today\" to this date (YYYY-MM-DD) for reports on a closed period. Unset: the "
+     "current date in Vietnam."},
+    {"metrics", "period_mode", OT_PERIOD_MODE, C(period_mode), "calendar", 0, 0, 0, 0,
+     "calendar, or report: the national reporting cut-off (month M runs from the 15th of M-1 "
+     "to the 14th of M; labels get a report: prefix)."},
+
+    {"targets", "online_dossier_ratio", OT_RATIO, C(target_online_dossier), "0.25", 0, 0, 0, 0,
+     "Target of onestop_online_dossier_ratio (0 to 1)."},
+    {"targets", "online_procedure_ratio", OT_RATIO, C(target_online_procedure), "0.75", 0, 0, 0, 0,
+     "Target of onestop_online_procedure_ratio (0 to 1)."},
+    {"targets", "postal_procedure_ratio", OT_RATIO, C(target_postal_procedure), "0.60", 0, 0, 0, 0,
+     "Target of onestop_postal_procedure_ratio (0 to 1)."},
+    {"targets", "on_time_baseline", OT_RATIO, C(on_time_baseline), NULL, 0, 0, 0, 0,
+     "On-time target (0 to 1), to be beaten. Unset: the previous year's province-wide "
+     "on-time ratio from the stored data."},
+
+    {SOURCE_SECTION, "adapter", OT_ADAPTER, S(adapter), NULL, 0, 0, OPT_REQUIRED, 0,
+     "Adapter that speaks this source's protocol: igate or vnpost."},
+    {SOURCE_SECTION, "base_url", OT_URL, S(base_url), NULL, 0, 0, OPT_REQUIRED | OPT_STRIP_SLASH, 0,
+     "Base URL of the API (http:// or https://); the paths below are appended to it."},
+    {SOURCE_SECTION, "token_url", OT_URL, S(token_url), NULL, 0, 0, 0, 0,
+     "igate: OAuth2 client-credentials token endpoint (required by the igate adapter)."},
+    {SOURCE_SECTION, "client_id", OT_STRING, S(client_id), NULL, 0, 0, 0, 0,
+     "igate: OAuth2 client id."},
+    {SOURCE_SECTION, "client_secret_file", OT_SECRET_FILE, S(client_secret_file), NULL, 0, 0, 0,
+     S(client_secret),
+     "igate: file holding the OAuth2 client secret (looked up like "
+     "password_file)."},
+    {SOURCE_SECTION, "api_key_file", OT_SECRET_FILE, S(api_key_file), NULL, 0, 0, 0, S(api_key),
+     "vnpost: file holding the API key (looked up like password_file)."},
+    {SOURCE_SECTION, "dossier_path", OT_URLPATH, S(dossier_path), "/pa/dossier/search", 0, 0, 0, 0,
+     "igate: path of the dossier search."},
+    {SOURCE_SECTION, "procedure_path", OT_URLPATH, S(procedure_path), "/pa/procedure/search", 0, 0,
+     OPT_EMPTY_OK, 0, "igate: path of the procedure catalogue; empty disables the catalogue."},
+    {SOURCE_SECTION, "shipment_path", OT_URLPATH, S(shipment_path), "/bcci/shipments", 0, 0, 0, 0,
+     "vnpost: path of the shipment search."},
+    {SOURCE_SECTION, "interval", OT_DURATION, S(interval_s), "300s", 0, 0, 0, 0,
+     "Time between two sync cycles of this source."},
+    {SOURCE_SECTION, "page_size", OT_LONG, S(page_size), "500", 1, 1000, 0, 0,
+     "Records per page (servers cap pages at 1000)."},
+    {SOURCE_SECTION, "timeout", OT_DURATION, S(timeout_s), "30s", 0, 0, 0, 0,
+     "Timeout of one HTTP request."},
+    {SOURCE_SECTION, "max_retries", OT_LONG, S(max_retries), "5", 0, 20, 0, 0,
+     "Retries of a failed page (5xx, 429, timeouts, bodies that are not JSON) before the cycle "
+     "gives up."},
+    {SOURCE_SECTION, "backoff_max", OT_DURATION, S(backoff_max_s), "60s", 0, 0, 0, 0,
+     "Cap of the exponential backoff between retries (also caps Retry-After)."},
+};
+
+#undef C
+#undef S
+
+#define NOPTS ARRAY_LEN(options)
+
+/* Where each option of a section was first set (0 = not yet), for duplicate reports. */
+struct seen {
+    int line[NOPTS];
+};
+
+struct parser {
+    const char *path;
+    char *dir;            /* directory of the config file */
+    const char *credsdir; /* $CREDENTIALS_DIRECTORY or NULL */
+    struct config *cfg;
+    int line;
+
+    /* current section */
+    const char *section; /* table section name, NULL before the first header */
+    int sec_line;
+    size_t src;        /* index in cfg->sources when section is SOURCE_SECTION */
+    struct seen *seen; /* of the current section */
+
+    struct seen global_seen;
+    struct seen *src_seen; /* parallel to cfg->sources */
+    struct {
+        const char *name;
+        int line;
+    } sections[16]; /* global sections already opened (the table has 5) */
+    size_t nsections;
+
+    char *err;
+    size_t errlen;
+};
+
+static int is_source(const struct cfg_option *o)
+{
+    return strcmp(o->section, SOURCE_SECTION) == 0;
+}
+
+static void *field(const struct cfg_option *o, void *base)
+{
+    return (char *)base + o->offset;
+}
+
+static int is_string_type(enum opt_type t)
+{
+    switch (t) {
+    case OT_DURATION:
+    case OT_LONG:
+    case OT_RATIO:
+    case OT_PERIOD_MODE:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+static void free_secret(char **p)
+{
+    if (*p) {
+        explicit_bzero(*p, strlen(*p));
+        sfree(*p);
+    }
+}
+
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static int has_ctl(const char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- value checks ---- */
+
+static int parse_long(const char *s, long *out)
+{
+    long v = 0;
+
+    if (*s == '\0')
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (LONG_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_ratio(const char *s, double *out)
+{
+    const char *p = s;
+    int ndig = 0;
+    char *end;
+    double v;
+
+    /* Only plain decimals: strtod would also take "nan", "inf", "1e-1" and hex. */
+    for (; *p >= '0' && *p <= '9'; p++)
+        ndig++;
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ndig++;
+    }
+    if (ndig == 0 || *p != '\0')
+        return -1;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !(v >= 0.0 && v <= 1.0))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int valid_port(const char *s, int *port)
+{
+    long v;
+
+    if (strlen(s) > 5 || parse_long(s, &v) < 0 || v < 1 || v > 65535)
+        return -1;
+    *port = (int)v;
+    return 0;
+}
+
+int cfg_parse_listen(const char *s, char *host, size_t hostlen, int *port)
+{
+    char addr[INET6_ADDRSTRLEN + 1];
+    unsigned char bin[sizeof(struct in6_addr)];
+    const char *colon, *hs;
+    size_t hl;
+    int p;
+
+    if (s == NULL)
+        return -1;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close[1] != ':')
+            return -1;
+        hs = s + 1;
+        hl = (size_t)(close - hs);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL)
+            return -1;
+        hs = s;
+        hl = (size_t)(colon - s);
+    }
+    if (hl == 0 || hl >= sizeof(addr) || valid_port(colon + 1, &p) < 0)
+        return -1;
+    memcpy(addr, hs, hl);
+    addr[hl] = '\0';
+    if (s[0] == '[') {
+        if (inet_pton(AF_INET6, addr, bin) != 1)
+            return -1;
+    } else if (strcmp(addr, "*") == 0) {
+        addr[0] = '\0'; /* all addresses */
+    } else if (inet_pton(AF_INET, addr, bin) != 1) {
+        return -1;
+    }
+    if (host) {
+        if (strlen(addr) >= hostlen)
+            return -1;
+        strcpy(host, addr);
+    }
+    if (port)
+        *port = p;
+    return 0;
+}
+
+static int check_url(const char *v)
+{
+    const char *host;
+
+    if (strncmp(v, "http://", 7) == 0)
+        host = v + 7;
+    else if (strncmp(v, "https://", 8) == 0)
+        host = v + 8;
+    else
+        return -1;
+    if (*host == '\0' || *host == '/' || strpbrk(v, " \t") != NULL || has_ctl(v))
+        return -1;
+    return 0;
+}
+
+/* libpq's parser, so URIs (postgresql://user:secret@host/db) are caught as well. */
+static int check_conninfo(const char *v, char *msg, size_t msglen)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(v, &perr);
+    int rc = 0;
+
+    if (opts == NULL) {
+        size_t n;
+        if (perr == NULL) {
+            snprintf(msg, msglen, "out of memory");
+            return -1;
+        }
+        n = strlen(perr);
+        while (n > 0 && (perr[n - 1] == '\n' || perr[n - 1] == ' '))
+            perr[--n] = '\0';
+        snprintf(msg, msglen, "not a valid libpq connection string: %s", perr);
+        PQfreemem(perr);
+        return -1;
+    }
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if ((strcmp(o->keyword, "password") == 0 || strcmp(o->keyword, "sslpassword") == 0) &&
+            o->val != NULL && o->val[0] != '\0') {
+            snprintf(msg, msglen,
+                     "must not contain a %s: put it in a file named by password_file "
+                     "(or use ~/.pgpass)",
+                     o->keyword);
+            rc = -1;
+            break;
+        }
+    }
+    PQconninfoFree(opts);
+    return rc;
+}
+
+/* Where a *_file value points: a bare name goes to $CREDENTIALS_DIRECTORY when systemd
+ * passes credentials, other relative paths to the config file's directory. */
+static char *resolve_file(const struct parser *ps, const char *v)
+{
+    if (v[0] == '/')
+        return xstrdup(v);
+    if (strchr(v, '/') == NULL && ps->credsdir != NULL)
+        return xasprintf("%s/%s", ps->credsdir, v);
+    return xasprintf("%s/%s", ps->dir, v);
+}
+
+/* Stores v into the option's field of base. 0, or -1 with msg (no "file:line:" prefix). */
+static int set_value(const struct parser *ps, const struct cfg_option *o, void *base, const char *v,
+                     char *msg, size_t msglen)
+{
+    void *dst = field(o, base);
+    char *copy = NULL;
+    long l;
+
+    if (v[0] == '\0' && !(o->flags & OPT_EMPTY_OK)) {
+        snprintf(msg, msglen, "%s: empty value", o->name);
+        return -1;
+    }
+    if (has_ctl(v)) {
+        snprintf(msg, msglen, "%s: control characters are not allowed", o->name);
+        return -1;
+    }
+
+    switch (o->type) {
+    case OT_STRING:
+        break;
+    case OT_URL:
+        if (check_url(v) < 0) {
+            snprintf(msg, msglen, "%s: expected a URL like https://host[:port][/path]", o->name);
+            return -1;
+        }
+        break;
+    case OT_URLPATH:
+        if (v[0] != '\0' && (v[0] != '/' || strpbrk(v, "?# \t") != NULL)) {
+            snprintf(msg, msglen, "%s: expected an absolute path like %s (no query string)",
+                     o->name, o->def ? o->def : "/path");
+            return -1;
+        }
+        break;
+    case OT_SECRET_FILE: {
+        char rerr[512];
+        char *path = resolve_file(ps, v);
+        char *secret;
+        char **aux = (char **)((char *)base + o->aux);
+        if (path == NULL) {
+            snprintf(msg, msglen, "out of memory");
+            return -1;
+        }
+        secret = util_read_secret(path, rerr, sizeof(rerr));
+        if (secret == NULL) {
+            /* util_read_secret names the path and the reason, never the content */
+            snprintf(msg, msglen, "%s: cannot read secret: %s", o->name, rerr);
+            free(path);
+            return -1;
+        }
+        free_secret(aux);
+        *aux = secret;
+        free(*(char **)dst);
+        *(char **)dst = path;
+        return 0;
+    }
+    case OT_DURATION:
+        if (util_parse_duration(v, &l) < 0) {
+            snprintf(msg, msglen, "%s: expected a duration like 90s, 5m, 1h or 7d (1s to 366d)",
+                     o->name);
+            return -1;
+        }
+        *(long *)dst = l;
+        return 0;
+    case OT_LONG:
+        if (parse_long(v, &l) < 0 || l < o->min || l > o->max) {
+            snprintf(msg, msglen, "%s: expected an integer from %ld to %ld, got \"%s\"", o->name,
+                     o->min, o->max, v);
+            return -1;
+        }
+        *(long *)dst = l;
+        return 0;
+    case OT_RATIO: {
+        double d;
+        if (parse_ratio(v, &d) < 0) {
+            snprintf(msg, msglen, "%s: expected a number from 0 to 1 like 0.25, got \"%s\"",
+                     o->name, v);
+            return -1;
+        }
+        *(double *)dst = d;
+        return 0;
+    }
+    case OT_DATE: {
+        struct ldate d;
+        if (ldate_parse(v, &d) < 0) {
+            snprintf(msg, msglen, "%s: expected a date YYYY-MM-DD, got \"%s\"", o->name, v);
+            return -1;
+        }
+        break;
+    }
+    case OT_LISTEN:
+        if (cfg_parse_listen(v, NULL, 0, NULL) < 0) {
+            snprintf(msg, msglen,
+                     "%s: expected IPV4:PORT, [IPV6]:PORT or *:PORT like 127.0.0.1:9787, got "
+                     "\"%s\"",
+                     o->name, v);
+            return -1;
+        }
+        break;
+    case OT_LOG_LEVEL: {
+        enum log_level lvl;
+        if (log_parse_level(v, &lvl) < 0) {
+            snprintf(msg, msglen, "%s: expected error, warning, notice, info or debug, got \"%s\"",
+                     o->name, v);
+            return -1;
+        }
+        break;
+    }
+    case OT_PERIOD_MODE:
+        if (strcmp(v, "calendar") == 0) {
+            *(enum period_mode *)dst = PERIOD_CALENDAR;
+        } else if (strcmp(v, "report") == 0) {
+            *(enum period_mode *)dst = PERIOD_REPORT;
+        } else {
+            snprintf(msg, msglen, "%s: expected calendar or report, got \"%s\"", o->name, v);
+            return -1;
+        }
+        return 0;
+    case OT_ADAPTER:
+        if (adp_find(v) == NULL) {
+            snprintf(msg, msglen, "%s: unknown adapter \"%s\" (known: %s)", o->name, v,
+                     adp_names());
+            return -1;
+        }
+        break;
+    case OT_CONNINFO: {
+        char why[512];
+        if (check_conninfo(v, why, sizeof(why)) < 0) {
+            snprintf(msg, msglen, "%s: %s", o->name, why);
+            return -1;
+        }
+        break;
+    }
+    }
+
+    /* the string types */
+    copy = xstrdup(v);
+    if (copy == NULL) {
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    if (o->flags & OPT_STRIP_SLASH) {
+        /* "https://host/" + "/pa/..." would give "//pa/..."; never touch the "://" */
+        size_t n = strlen(copy), min = (size_t)(strstr(copy, "://") - copy) + 4;
+        while (n > min && copy[n - 1] == '/')
+            copy[--n] = '\0';
+    }
+    free(*(char **)dst);
+    *(char **)dst = copy;
+    return 0;
+}
+
+/* Fills the defaults of one scope (global options or one source). */
+static int apply_defaults(const struct parser *ps, void *base, int source)
+{
+    char msg[256];
+
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct cfg_option *o = &options[i];
+        if (is_source(o) != source)
+            continue;
+        if (o->def == NULL) {
+            if (o->type == OT_RATIO)
+                *(double *)field(o, base) = NAN;
+            continue;
+        }
+        if (set_value(ps, o, base, o->def, msg, sizeof(msg)) < 0)
+            return -1; /* a bad default in the table, or out of memory */
+    }
+    return 0;
+}
+
+/* ---- the parser ---- */
+
+static int perr(struct parser *ps, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int perr(struct parser *ps, int line, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (line > 0)
+        snprintf(ps->err, ps->errlen, "%s:%d: %s", ps->path, line, msg);
+    else
+        snprintf(ps->err, ps->errlen, "%s: %s", ps->path, msg);
+    return -1;
+}
+
+static void section_label(const struct parser *ps, char *out, size_t outlen)
+{
+    if (ps->section && strcmp(ps->section, SOURCE_SECTION) == 0)
+        snprintf(out, outlen, "[source.%s]", ps->cfg->sources[ps->src].name);
+    else
+        snprintf(out, outlen, "[%s]", ps->section ? ps->section : "");
+}
+
+/* Closes the current section: required keys are reported at its header line. */
+static int end_section(struct parser *ps)
+{
+    char label[96];
+
+    if (ps->section == NULL)
+        return 0;
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct cfg_option *o = &options[i];
+        if (strcmp(o->section, ps->section) != 0 || !(o->flags & OPT_REQUIRED))
+            continue;
+        if (ps->seen->line[i] == 0) {
+            section_label(ps, label, sizeof(label));
+            return perr(ps, ps->sec_line, "%s: missing required key \"%s\"", label, o->name);
+        }
+    }
+    return 0;
+}
+
+static int valid_source_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n < 1 || n > 63)
+        return 0;
+    for (; *s; s++) {
+        char c = *s;
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static int known_global_section(const char *name, const char **canon)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        if (!is_source(&options[i]) && strcmp(options[i].section, name) == 0) {
+            *canon = options[i].section;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int start_section(struct parser *ps, const char *name)
+{
+    const char *canon;
+
+    size_t plen = strlen(SOURCE_SECTION);
+
+    if (strncmp(name, SOURCE_SECTION, plen) == 0 && (name[plen] == '.' || name[plen] == '\0')) {
+        const char *sname = name[plen] ? name + plen + 1 : "";
+        struct source_cfg *ns, *src;
+        struct seen *nseen;
+        size_t n = ps->cfg->nsources;
+
+        if (!valid_source_name(sname))
+            return perr(ps, ps->line, "bad source name \"%s\": expected 1 to 63 of A-Z a-z 0-9 _ -",
+                        sname);
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(ps->cfg->sources[i].name, sname) == 0)
+                return perr(ps, ps->line, "duplicate section [%s] (first on line %d)", name,
+                            ps->cfg->sources[i].line);
+        }
+        ns = realloc(ps->cfg->sources, (n + 1) * sizeof(*ns));
+        if (ns == NULL)
+            return perr(ps, ps->line, "out of memory");
+        ps->cfg->sources = ns;
+        nseen = realloc(ps->src_seen, (n + 1) * sizeof(*nseen));
+        if (nseen == NULL)
+            return perr(ps, ps->line, "out of memory");
+        ps->src_seen = nseen;
+        memset(&nseen[n], 0, sizeof(nseen[n]));
+        src = &ns[n];
+        memset(src, 0, sizeof(*src));
+        ps->cfg->nsources = n + 1; /* from here on cfg_free releases it */
+        src->line = ps->line;
+        src->name = xstrdup(sname);
+        if (src->name == NULL || apply_defaults(ps, src, 1) < 0)
+            return perr(ps, ps->line, "out of memory");
+        ps->section = SOURCE_SECTION;
+        ps->src = n;
+        ps->seen = &ps->src_seen[n];
+    } else if (known_global_section(name, &canon)) {
+        for (size_t i = 0; i < ps->nsections; i++) {
+            if (strcmp(ps->sections[i].name, canon) == 0)
+                return perr(ps, ps->line, "duplicate section [%s] (first on line %d)", name,
+                            ps->sections[i].line);
+        }
+        if (ps->nsections < ARRAY_LEN(ps->sections)) {
+            ps->sections[ps->nsections].name = canon;
+            ps->sections[ps->nsections].line = ps->line;
+            ps->nsections++;
+        }
+        ps->section = canon;
+        ps->seen = &ps->global_seen;
+    } else {
+        return perr(ps, ps->line,
+                    "unknown section [%s] (expected daemon, database, http, metrics, targets "
+                    "or source.NAME)",
+                    name);
+    }
+    ps->sec_line = ps->line;
+    return 0;
+}
+
+/* Trims leading and trailing blanks in place; returns the new start. */
+static char *trim(char *s)
+{
+    char *e;
+
+    while (is_ws(*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && is_ws(e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+/* Rest of a line after a value or a section header: blank or a comment. */
+static int rest_is_empty(const char *s)
+{
+    while (is_ws(*s))
+        s++;
+    return *s == '\0' || *s == ';' || *s == '#';
+}
+
+/* The value part after '=': strips an inline comment (a ';' or '#' at the start or after
+ * a blank), blanks, and one pair of double quotes. Returns the value (inside s) or NULL
+ * with msg. */
+static char *parse_value(char *s, char *msg, size_t msglen)
+{
+    char *v = s;
+
+    while (is_ws(*v))
+        v++;
+    if (*v == '"') {
+        char *close = strchr(v + 1, '"');
+        if (close == NULL) {
+            snprintf(msg, msglen, "unterminated quoted value");
+            return NULL;
+        }
+        if (!rest_is_empty(close + 1)) {
+            snprintf(msg, msglen, "unexpected text after the closing quote");
+            return NULL;
+        }
+        *close = '\0';
+        return v + 1;
+    }
+    for (char *p = v; *p; p++) {
+        if ((*p == ';' || *p == '#') && (p == v || is_ws(p[-1]))) {
+            *p = '\0';
+            break;
+        }
+    }
+    return trim(v);
+}
+
+static int valid_key(const char *k)
+{
+    if (*k == '\0')
+        return 0;
+    for (; *k; k++) {
+        if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+static int parse_line(struct parser *ps, char *line)
+{
+    char *p = trim(line), *eq, *key, *val;
+    char msg[640], label[96];
+    const struct cfg_option *o = NULL;
+    size_t idx = 0;
+    void *base;
+
+    if (*p == '\0' || *p == ';' || *p == '#')
+        return 0;
+
+    if (*p == '[') {
+        char *close = strchr(p, ']');
+        if (close == NULL || !rest_is_empty(close + 1))
+            return perr(ps, ps->line, "malformed section header (expected [name])");
+        *close = '\0';
+        if (end_section(ps) < 0)
+            return -1;
+        return start_section(ps, trim(p + 1));
+    }
+
+    eq = strchr(p, '=');
+    if (eq == NULL)
+        return perr(ps, ps->line, "malformed line (expected key = value or [section])");
+    *eq = '\0';
+    key = trim(p);
+    if (!valid_key(key))
+        return perr(ps, ps->line,
+                    "malformed line (expected key = value, a key being a-z 0-9 and _)");
+    val = parse_value(eq + 1, msg, sizeof(msg));
+    if (val == NULL)
+        return perr(ps, ps->line, "%s: %s", key, msg);
+    if (ps->section == NULL)
+        return perr(ps, ps->line, "key \"%s\" outside any section", key);
+
+    section_label(ps, label, sizeof(label));
+    for (idx = 0; idx < NOPTS; idx++) {
+        if (strcmp(options[idx].section, ps->section) == 0 && strcmp(options[idx].name, key) == 0) {
+            o = &options[idx];
+            break;
+        }
+    }
+    if (o == NULL)
+        return perr(ps, ps->line, "unknown key \"%s\" in section %s", key, label);
+    if (ps->seen->line[idx] != 0)
+        return perr(ps, ps->line, "duplicate key \"%s\" in section %s (first on line %d)", key,
+                    label, ps->seen->line[idx]);
+    ps->seen->line[idx] = ps->line;
+
+    base = is_source(o) ? (void *)&ps->cfg->sources[ps->src] : (void *)ps->cfg;
+    if (set_value(ps, o, base, val, msg, sizeof(msg)) < 0)
+        return perr(ps, ps->line, "%s", msg);
+    return 0;
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (slash == NULL)
+        return xstrdup(".");
+    if (slash == path)
+        return xstrdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+int cfg_load(const char *path, struct config **out, char *err, size_t errlen)
+{
+    struct parser ps;
+    struct config *cfg = NULL;
+    FILE *fp = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = -1;
+
+    memset(&ps, 0, sizeof(ps));
+    ps.path = path;
+    ps.err = err;
+    ps.errlen = errlen;
+    *out = NULL;
+
+    ps.credsdir = getenv("CREDENTIALS_DIRECTORY");
+    if (ps.credsdir != NULL && ps.credsdir[0] == '\0')
+        ps.credsdir = NULL;
+    ps.dir = dir_of(path);
+    cfg = calloc(1, sizeof(*cfg));
+    if (ps.dir == NULL || cfg == NULL) {
+        perr(&ps, 0, "out of memory");
+        goto cleanup;
+    }
+    ps.cfg = cfg;
+    cfg->path = xstrdup(path);
+    if (cfg->path == NULL || apply_defaults(&ps, cfg, 0) < 0) {
+        perr(&ps, 0, "out of memory");
+        goto cleanup;
+    }
+
+    fp = fopen(path, "re");
+    if (fp == NULL) {
+        perr(&ps, 0, "cannot open: %s", strerror(errno));
+        goto cleanup;
+    }
+    while ((n = getline(&line, &cap, fp)) >= 0) {
+        char *s = line;
+        ps.line++;
+        if ((size_t)n != strlen(line)) {
+            perr(&ps, ps.line, "malformed line (contains a NUL byte)");
+            goto cleanup;
+        }
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (ps.line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+            s += 3; /* a UTF-8 byte order mark, as some editors write */
+        if (parse_line(&ps, s) < 0)
+            goto cleanup;
+    }
+    if (ferror(fp)) {
+        perr(&ps, 0, "read error: %s", strerror(errno));
+        goto cleanup;
+    }
+    if (end_section(&ps) < 0)
+        goto cleanup;
+
+    *out = cfg;
+    cfg = NULL;
+    rc = 0;
+
+cleanup:
+    if (line) {
+        explicit_bzero(line, cap); /* the buffer held every line, keep no copy around */
+        free(line);
+    }
+    if (fp)
+        fclose(fp);
+    free(ps.src_seen);
+    free(ps.dir);
+    cfg_free(cfg);
+    return rc;
+}
+
+static void free_fields(void *base, int source)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct cfg_option *o = &options[i];
+        if (is_source(o) != source || !is_string_type(o->type))
+            continue;
+        sfree(*(char **)field(o, base));
+        if (o->type == OT_SECRET_FILE)
+            free_secret((char **)((char *)base + o->aux));
+    }
+}
+
+void cfg_free(struct config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < cfg->nsources; i++) {
+        free_fields(&cfg->sources[i], 1);
+        free(cfg->sources[i].name);
+    }
+    free(cfg->sources);
+    free_fields(cfg, 0);
+    free(cfg->path);
+    free(cfg);
+}
+
+const struct source_cfg *cfg_find_source(const struct config *cfg, const char *name)
+{
+    if (cfg == NULL || name == NULL)
+        return NULL;
+    for (size_t i = 0; i < cfg->nsources; i++) {
+        if (strcmp(cfg->sources[i].name, name) == 0)
+            return &cfg->sources[i];
+    }
+    return NULL;
+}
+
+/* ---- printing ---- */
+
+static void format_duration(long s, char *out, size_t outlen)
+{
+    if (s > 0 && s % 86400 == 0)
+        snprintf(out, outlen, "%ldd", s / 86400);
+    else if (s > 0 && s % 3600 == 0)
+        snprintf(out, outlen, "%ldh", s / 3600);
+    else if (s > 0 && s % 60 == 0)
+        snprintf(out, outlen, "%ldm", s / 60);
+    else
+        snprintf(out, outlen, "%lds", s);
+}
+
+/* A value as the file would hold it, quoted when it would not read back unquoted. */
+static void print_value(FILE *f, const char *name, const char *v, const char *comment)
+{
+    int quote = v[0] == '\0' || is_ws(v[0]) || is_ws(v[strlen(v) - 1]) || v[0] == '"' ||
+                v[0] == ';' || v[0] == '#' || strstr(v, " ;") || strstr(v, " #") ||
+                strstr(v, "\t;") || strstr(v, "\t#");
+
+    fprintf(f, quote ? "%s = \"%s\"" : "%s = %s", name, v);
+    if (comment)
+        fprintf(f, " ; %s", comment);
+    fputc('\n', f);
+}
+
+static void print_option(FILE *f, const struct cfg_option *o, const void *base)
+{
+    const void *src = (const char *)base + o->offset;
+    char tmp[64];
+
+    switch (o->type) {
+    case OT_DURATION:
+        format_duration(*(const long *)src, tmp, sizeof(tmp));
+        print_value(f, o->name, tmp, NULL);
+        return;
+    case OT_LONG:
+        snprintf(tmp, sizeof(tmp), "%ld", *(const long *)src);
+        print_value(f, o->name, tmp, NULL);
+        return;
+    case OT_RATIO: {
+        double d = *(const double *)src;
+        if (isnan(d)) {
+            fprintf(f, "; %s = (unset)\n", o->name);
+            return;
+        }
+        snprintf(tmp, sizeof(tmp), "%g", d);
+        print_value(f, o->name, tmp, NULL);
+        return;
+    }
+    case OT_PERIOD_MODE:
+        print_value(f, o->name,
+                    *(const enum period_mode *)src == PERIOD_REPORT ? "report" : "calendar", NULL);
+        return;
+    default:
+        break;
+    }
+
+    {
+        const char *v = *(char *const *)src;
+        if (v == NULL) {
+            fprintf(f, "; %s = (unset)\n", o->name);
+        } else if (o->type == OT_SECRET_FILE) {
+            const char *secret = *(char *const *)((const char *)base + o->aux);
+            /* the path is not secret; the content is only reported as loaded or not */
+            print_value(f, o->name, v, secret ? "secret (set)" : "secret (unset)");
+        } else {
+            print_value(f, o->name, v, NULL);
+        }
+    }
+}
+
+void cfg_print(const struct config *cfg, FILE *f)
+{
+    const char *last = NULL;
+
+    fprintf(f, "; effective configuration of %s\n", cfg->path ? cfg->path : "(defaults)");
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct cfg_option *o = &options[i];
+        if (is_source(o))
+            continue;
+        if (last == NULL || strcmp(last, o->section) != 0) {
+            fprintf(f, "\n[%s]\n", o->section);
+            last = o->section;
+        }
+        print_option(f, o, cfg);
+    }
+    for (size_t s = 0; s < cfg->nsources; s++) {
+        fprintf(f, "\n[source.%s]\n", cfg->sources[s].name);
+        for (size_t i = 0; i < NOPTS; i++) {
+            if (is_source(&options[i]))
+                print_option(f, &options[i], &cfg->sources[s]);
+        }
+    }
+}
+
+/* Markdown table cell text: '|' would end the cell. */
+static void md_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            fputs("\\|", f);
+        else
+            fputc(*s, f);
+    }
+}
+
+void cfg_print_reference(FILE *f)
+{
+    fputs("| Section | Key | Default | Description |\n", f);
+    fputs("|---|---|---|---|\n", f);
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct cfg_option *o = &options[i];
+
+        if (is_source(o))
+            fputs("| `[source.NAME]` | ", f);
+        else
+            fprintf(f, "| `[%s]` | ", o->section);
+        fprintf(f, "`%s` | ", o->name);
+        if (o->flags & OPT_REQUIRED)
+            fputs("*required*", f);
+        else if (o->def == NULL)
+            fputs("*unset*", f);
+        else
+            fprintf(f, "`%s`", o->def);
+        fputs(" | ", f);
+        md_text(f, o->help);
+        if (o->type == OT_LONG)
+            fprintf(f, " Range %ld to %ld.", o->min, o->max);
+        else if (o->type == OT_DURATION)
+            fputs(" A duration: 90s, 5m, 1h, 7d.", f);
+        fputs(" |\n", f);
+    }
+}

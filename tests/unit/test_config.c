@@ -1,0 +1,689 @@
+/* cfg: the INI reader, its defaults, its errors (with line numbers) and printing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "util.h"
+
+static char dir[64];
+static char conf_path[128];
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A file in the test directory; returns its path (caller frees). */
+static char *put(const char *name, const char *text)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    write_file(path, text);
+    return path;
+}
+
+static int load(const char *text, struct config **cfg, char *err, size_t errlen)
+{
+    write_file(conf_path, text);
+    return cfg_load(conf_path, cfg, err, errlen);
+}
+
+static struct config *load_ok(const char *text)
+{
+    struct config *cfg = NULL;
+    char err[1024] = "";
+
+    if (load(text, &cfg, err, sizeof(err)) != 0)
+        fail_msg("unexpected error: %s", err);
+    assert_non_null(cfg);
+    return cfg;
+}
+
+/* The load fails with "PATH:LINE: ..." containing what. */
+static void expect_error_at(const char *text, int line, const char *what)
+{
+    struct config *cfg = (struct config *)0x1;
+    char err[1024] = "", prefix[256];
+
+    assert_int_equal(load(text, &cfg, err, sizeof(err)), -1);
+    assert_null(cfg);
+    snprintf(prefix, sizeof(prefix), "%s:%d: ", conf_path, line);
+    if (strncmp(err, prefix, strlen(prefix)) != 0)
+        fail_msg("expected an error at line %d, got: %s", line, err);
+    if (strstr(err, what) == NULL)
+        fail_msg("expected \"%s\" in: %s", what, err);
+}
+
+static const char issue_example[] = "[database]\n"
+                                    "conninfo = host=127.0.0.1 port=5432 dbname=onestop "
+                                    "user=onestop\n"
+                                    "[http]\n"
+                                    "listen = 127.0.0.1:9787\n"
+                                    "[metrics]\n"
+                                    "interval = 60s\n"
+                                    "; as_of = 2022-12-31\n"
+                                    "[source.igate]\n"
+                                    "adapter = igate\n"
+                                    "base_url = https://apiigate.example.gov.vn\n"
+                                    "token_url = https://lgsp.example.gov.vn/token\n"
+                                    "client_id = onestopd\n"
+                                    "client_secret_file = %s\n"
+                                    "interval = 300s\n"
+                                    "page_size = 500\n";
+
+static void test_issue_example(void **state)
+{
+    char *secret = put("igate.secret", "s3cr3t-value\n");
+    char *text = xasprintf(issue_example, secret);
+    struct config *cfg = load_ok(text);
+    const struct source_cfg *s;
+
+    assert_string_equal(cfg->path, conf_path);
+    assert_string_equal(cfg->db_conninfo, "host=127.0.0.1 port=5432 dbname=onestop user=onestop");
+    assert_null(cfg->db_password_file);
+    assert_null(cfg->db_password);
+    assert_string_equal(cfg->http_listen, "127.0.0.1:9787");
+    assert_int_equal(cfg->metrics_interval_s, 60);
+    assert_null(cfg->as_of);
+    assert_int_equal(cfg->nsources, 1);
+
+    s = cfg_find_source(cfg, "igate");
+    assert_non_null(s);
+    assert_ptr_equal(s, &cfg->sources[0]);
+    assert_string_equal(s->name, "igate");
+    assert_int_equal(s->line, 8);
+    assert_string_equal(s->adapter, "igate");
+    assert_string_equal(s->base_url, "https://apiigate.example.gov.vn");
+    assert_string_equal(s->token_url, "https://lgsp.example.gov.vn/token");
+    assert_string_equal(s->client_id, "onestopd");
+    assert_string_equal(s->client_secret_file, secret);
+    assert_string_equal(s->client_secret, "s3cr3t-value");
+    assert_null(s->api_key_file);
+    assert_null(s->api_key);
+    assert_int_equal(s->interval_s, 300);
+    assert_int_equal(s->page_size, 500);
+    /* defaults of the keys not given */
+    assert_string_equal(s->dossier_path, "/pa/dossier/search");
+    assert_string_equal(s->procedure_path, "/pa/procedure/search");
+    assert_string_equal(s->shipment_path, "/bcci/shipments");
+    assert_int_equal(s->timeout_s, 30);
+    assert_int_equal(s->max_retries, 5);
+    assert_int_equal(s->backoff_max_s, 60);
+    assert_null(cfg_find_source(cfg, "vnpost"));
+    assert_null(cfg_find_source(cfg, NULL));
+
+    cfg_free(cfg);
+    free(text);
+    free(secret);
+}
+
+static void test_defaults(void **state)
+{
+    struct config *cfg = load_ok("; nothing but a comment\n\n");
+
+    assert_string_equal(cfg->log_level, "info");
+    assert_string_equal(cfg->db_conninfo, "dbname=onestop");
+    assert_null(cfg->db_password_file);
+    assert_string_equal(cfg->http_listen, "127.0.0.1:9787");
+    assert_int_equal(cfg->http_max_connections, 64);
+    assert_int_equal(cfg->http_timeout_s, 10);
+    assert_int_equal(cfg->metrics_interval_s, 60);
+    assert_null(cfg->as_of);
+    assert_int_equal(cfg->period_mode, PERIOD_CALENDAR);
+    assert_float_equal(cfg->target_online_dossier, 0.25, 1e-12);
+    assert_float_equal(cfg->target_online_procedure, 0.75, 1e-12);
+    assert_float_equal(cfg->target_postal_procedure, 0.60, 1e-12);
+    assert_true(isnan(cfg->on_time_baseline));
+    assert_int_equal(cfg->nsources, 0);
+    assert_null(cfg->sources);
+    cfg_free(cfg);
+
+    /* the source defaults, on a minimal vnpost section */
+    cfg = load_ok("[source.vn]\nadapter = vnpost\nbase_url = http://vnpost.local:8080/\n");
+    assert_int_equal(cfg->nsources, 1);
+    assert_string_equal(cfg->sources[0].base_url, "http://vnpost.local:8080"); /* slash gone */
+    assert_string_equal(cfg->sources[0].shipment_path, "/bcci/shipments");
+    assert_int_equal(cfg->sources[0].interval_s, 300);
+    assert_int_equal(cfg->sources[0].page_size, 500);
+    assert_int_equal(cfg->sources[0].timeout_s, 30);
+    assert_int_equal(cfg->sources[0].max_retries, 5);
+    assert_int_equal(cfg->sources[0].backoff_max_s, 60);
+    assert_null(cfg->sources[0].token_url);
+    cfg_free(cfg);
+
+    cfg_free(NULL);
+}
+
+static void test_all_keys(void **state)
+{
+    char *pw = put("dbpass", "pw\r\n");
+    char *key = put("vn.key", "k3y");
+    char *text = xasprintf("[daemon]\n"
+                           "log_level = debug\n"
+                           "[database]\n"
+                           "conninfo = postgresql://onestop@db.local/onestop?sslmode=require\n"
+                           "password_file = dbpass\n"
+                           "[http]\n"
+                           "listen = [::1]:9000\n"
+                           "max_connections = 10000\n"
+                           "timeout = 5s\n"
+                           "[metrics]\n"
+                           "interval = 2m\n"
+                           "as_of = 2024-02-29\n"
+                           "period_mode = report\n"
+                           "[targets]\n"
+                           "online_dossier_ratio = 0.3\n"
+                           "online_procedure_ratio = 1\n"
+                           "postal_procedure_ratio = .5\n"
+                           "on_time_baseline = 0\n"
+                           "[source.vn-post_1]\n"
+                           "adapter = vnpost\n"
+                           "base_url = https://vnpost.example.vn/api\n"
+                           "api_key_file = %s\n"
+                           "shipment_path = /v2/shipments\n"
+                           "procedure_path =\n"
+                           "interval = 1h\n"
+                           "page_size = 1000\n"
+                           "timeout = 45\n"
+                           "max_retries = 0\n"
+                           "backoff_max = 2m\n",
+                           key);
+    struct config *cfg = load_ok(text);
+    const struct source_cfg *s;
+
+    assert_string_equal(cfg->log_level, "debug");
+    assert_string_equal(cfg->db_password_file, pw); /* relative to the config file */
+    assert_string_equal(cfg->db_password, "pw");
+    assert_string_equal(cfg->http_listen, "[::1]:9000");
+    assert_int_equal(cfg->http_max_connections, 10000);
+    assert_int_equal(cfg->http_timeout_s, 5);
+    assert_int_equal(cfg->metrics_interval_s, 120);
+    assert_string_equal(cfg->as_of, "2024-02-29");
+    assert_int_equal(cfg->period_mode, PERIOD_REPORT);
+    assert_float_equal(cfg->target_online_dossier, 0.3, 1e-12);
+    assert_float_equal(cfg->target_online_procedure, 1.0, 1e-12);
+    assert_float_equal(cfg->target_postal_procedure, 0.5, 1e-12);
+    assert_float_equal(cfg->on_time_baseline, 0.0, 1e-12);
+    s = cfg_find_source(cfg, "vn-post_1");
+    assert_non_null(s);
+    assert_string_equal(s->api_key, "k3y");
+    assert_string_equal(s->shipment_path, "/v2/shipments");
+    assert_string_equal(s->procedure_path, ""); /* disabled */
+    assert_int_equal(s->interval_s, 3600);
+    assert_int_equal(s->page_size, 1000);
+    assert_int_equal(s->timeout_s, 45);
+    assert_int_equal(s->max_retries, 0);
+    assert_int_equal(s->backoff_max_s, 120);
+    cfg_free(cfg);
+    free(text);
+    free(pw);
+    free(key);
+}
+
+static void test_syntax(void **state)
+{
+    struct config *cfg;
+
+    cfg = load_ok("\xEF\xBB\xBF# a BOM, then CRLF line ends\r\n"
+                  "  [ http ]  ; section comment\r\n"
+                  "\tlisten\t=\t*:9787\t\r\n"
+                  "max_connections=7 # inline comment\r\n"
+                  "[source.a]\n"
+                  "adapter = \"igate\" ; quoted\n"
+                  "base_url = https://h.example/x#frag-is-not-a-comment\n"
+                  "client_id = \"my id ; not a comment\"\n"
+                  "token_url = https://h.example/token;v=1\n"
+                  "interval = 60s ; comment\n"
+                  "dossier_path = \"/p\"\n"
+                  "; comment\n"
+                  "   # indented comment\n"
+                  "\n");
+    assert_string_equal(cfg->http_listen, "*:9787");
+    assert_int_equal(cfg->http_max_connections, 7);
+    assert_string_equal(cfg->sources[0].adapter, "igate");
+    assert_string_equal(cfg->sources[0].base_url, "https://h.example/x#frag-is-not-a-comment");
+    assert_string_equal(cfg->sources[0].client_id, "my id ; not a comment");
+    assert_string_equal(cfg->sources[0].token_url, "https://h.example/token;v=1");
+    assert_int_equal(cfg->sources[0].interval_s, 60);
+    assert_string_equal(cfg->sources[0].dossier_path, "/p");
+    cfg_free(cfg);
+
+    /* several sources, in file order */
+    cfg = load_ok("[source.b]\nadapter=igate\nbase_url=http://b\n"
+                  "[source.a]\nadapter=vnpost\nbase_url=http://a\n"
+                  "[source.c]\nadapter=igate\nbase_url=http://c\n");
+    assert_int_equal(cfg->nsources, 3);
+    assert_string_equal(cfg->sources[0].name, "b");
+    assert_string_equal(cfg->sources[1].name, "a");
+    assert_string_equal(cfg->sources[2].name, "c");
+    assert_int_equal(cfg->sources[2].line, 7);
+    assert_string_equal(cfg_find_source(cfg, "a")->adapter, "vnpost");
+    cfg_free(cfg);
+}
+
+static void test_errors_with_lines(void **state)
+{
+    /* unknown section */
+    expect_error_at("[http]\nlisten = *:1\n[htp]\n", 3, "unknown section [htp]");
+    /* unknown key, naming the section */
+    expect_error_at("[http]\n\nport = 80\n", 3, "unknown key \"port\" in section [http]");
+    expect_error_at("[source.x]\nadapter = igate\nbase_url = http://x\nbogus = 1\n", 4,
+                    "unknown key \"bogus\" in section [source.x]");
+    /* a source key in a global section */
+    expect_error_at("[metrics]\npage_size = 10\n", 2,
+                    "unknown key \"page_size\" in section [metrics]");
+    /* duplicate key */
+    expect_error_at("[metrics]\ninterval = 60s\n; c\ninterval = 90s\n", 4,
+                    "duplicate key \"interval\" in section [metrics] (first on line 2)");
+    /* the same key in two sources is fine, twice in one is not */
+    expect_error_at("[source.a]\nadapter=igate\nbase_url=http://a\n"
+                    "[source.b]\nadapter=igate\nbase_url=http://b\nadapter=vnpost\n",
+                    7, "duplicate key \"adapter\" in section [source.b]");
+    /* duplicate section */
+    expect_error_at("[http]\n[metrics]\n[http]\n", 3, "duplicate section [http] (first on line 1)");
+    expect_error_at("[source.a]\nadapter=igate\nbase_url=http://a\n[source.a]\n", 4,
+                    "duplicate section [source.a] (first on line 1)");
+    /* key outside a section */
+    expect_error_at("# header comment\nlisten = *:1\n[http]\n", 2,
+                    "key \"listen\" outside any section");
+    /* malformed lines */
+    expect_error_at("[http]\nlisten\n", 2, "malformed line");
+    expect_error_at("[http]\nlisten = *:1\n\n[metrics\n", 4, "malformed section header");
+    expect_error_at("[http] x\n", 1, "malformed section header");
+    expect_error_at("[http]\nmax connections = 5\n", 2, "malformed line");
+    expect_error_at("[http]\n= 5\n", 2, "malformed line");
+    expect_error_at("[http]\nlisten = \"*:1\n", 2, "unterminated quoted value");
+    expect_error_at("[http]\nlisten = \"*:1\" x\n", 2, "after the closing quote");
+    /* bad source names */
+    expect_error_at("[source.a b]\n", 1, "bad source name");
+    expect_error_at("[source.]\n", 1, "bad source name");
+    expect_error_at("[source]\n", 1, "bad source name");
+    expect_error_at("[source.1234567890123456789012345678901234567890123456789012345678901234]\n",
+                    1, "bad source name");
+    /* missing required keys, at the section header line */
+    expect_error_at("[http]\n\n[source.x]\nbase_url = http://x\n[metrics]\n", 3,
+                    "[source.x]: missing required key \"adapter\"");
+    expect_error_at("[http]\n[source.x]\nadapter = igate\n", 2,
+                    "[source.x]: missing required key \"base_url\"");
+}
+
+static void test_bad_values(void **state)
+{
+    static const struct {
+        const char *line;
+        const char *what;
+    } global[] = {
+        {"[metrics]\ninterval = 5x\n", "interval: expected a duration like 90s, 5m, 1h"},
+        {"[metrics]\ninterval = 0s\n", "interval: expected a duration"},
+        {"[metrics]\ninterval = -1s\n", "interval: expected a duration"},
+        {"[metrics]\ninterval = 400d\n", "interval: expected a duration"},
+        {"[metrics]\ninterval =\n", "interval: empty value"},
+        {"[metrics]\nas_of = 2022-02-30\n", "as_of: expected a date YYYY-MM-DD"},
+        {"[metrics]\nas_of = 31/12/2022\n", "as_of: expected a date YYYY-MM-DD"},
+        {"[metrics]\nperiod_mode = weekly\n", "period_mode: expected calendar or report"},
+        {"[daemon]\nlog_level = loud\n", "log_level: expected error, warning, notice, info"},
+        {"[http]\nmax_connections = 0\n", "max_connections: expected an integer from 1 to 10000"},
+        {"[http]\nmax_connections = 10001\n", "expected an integer from 1 to 10000"},
+        {"[http]\nmax_connections = 12abc\n", "expected an integer from 1 to 10000"},
+        {"[http]\nlisten = 9787\n", "listen: expected IPV4:PORT, [IPV6]:PORT or *:PORT"},
+        {"[http]\nlisten = 127.0.0.1\n", "listen: expected"},
+        {"[http]\nlisten = 127.0.0.1:0\n", "listen: expected"},
+        {"[http]\nlisten = 127.0.0.1:65536\n", "listen: expected"},
+        {"[http]\nlisten = 256.0.0.1:80\n", "listen: expected"},
+        {"[http]\nlisten = ::1:80\n", "listen: expected"},
+        {"[http]\nlisten = [::1]80\n", "listen: expected"},
+        {"[http]\nlisten = [nope]:80\n", "listen: expected"},
+        {"[http]\nlisten = localhost:80\n", "listen: expected"},
+        {"[http]\ntimeout = 10 s\n", "timeout: expected a duration"},
+        {"[targets]\nonline_dossier_ratio = 1.5\n",
+         "online_dossier_ratio: expected a number from 0 to 1"},
+        {"[targets]\non_time_baseline = -0.1\n", "expected a number from 0 to 1"},
+        {"[targets]\non_time_baseline = nan\n", "expected a number from 0 to 1"},
+        {"[targets]\non_time_baseline = 1e-1\n", "expected a number from 0 to 1"},
+        {"[targets]\non_time_baseline = 25%\n", "expected a number from 0 to 1"},
+        {"[database]\nconninfo = host=x bogus=1\n", "conninfo: not a valid libpq connection"},
+    };
+    static const struct {
+        const char *line;
+        const char *what;
+    } source[] = {
+        {"page_size = 1001", "page_size: expected an integer from 1 to 1000, got \"1001\""},
+        {"page_size = 0", "page_size: expected an integer from 1 to 1000"},
+        {"max_retries = 21", "max_retries: expected an integer from 0 to 20"},
+        {"interval = 5x", "interval: expected a duration like 90s, 5m, 1h"},
+        {"backoff_max = 1y", "backoff_max: expected a duration"},
+        {"timeout = ", "timeout: empty value"},
+        {"adapter = ftp", "adapter: unknown adapter \"ftp\" (known: "},
+        {"base_url = ftp://x", "base_url: expected a URL like https://"},
+        {"base_url = https://", "base_url: expected a URL"},
+        {"base_url = apiigate.example.gov.vn", "base_url: expected a URL"},
+        {"token_url = https://a b", "token_url: expected a URL"},
+        {"dossier_path = pa/dossier", "dossier_path: expected an absolute path"},
+        {"dossier_path = /pa?x=1", "dossier_path: expected an absolute path"},
+        {"dossier_path =", "dossier_path: empty value"},
+        {"client_id =", "client_id: empty value"},
+    };
+    char text[512];
+
+    for (size_t i = 0; i < ARRAY_LEN(global); i++)
+        expect_error_at(global[i].line, 2, global[i].what);
+    /* each source key on line 4, after the required ones; adapter replaces the first */
+    for (size_t i = 0; i < ARRAY_LEN(source); i++) {
+        if (strncmp(source[i].line, "adapter", 7) == 0 ||
+            strncmp(source[i].line, "base_url", 8) == 0) {
+            const char *other =
+                source[i].line[0] == 'a' ? "base_url = http://x" : "adapter = igate";
+            snprintf(text, sizeof(text), "[source.s]\n%s\n\n%s\n", other, source[i].line);
+        } else {
+            snprintf(text, sizeof(text), "[source.s]\nadapter = igate\nbase_url = http://x\n%s\n",
+                     source[i].line);
+        }
+        expect_error_at(text, 4, source[i].what);
+    }
+}
+
+static void test_cannot_open(void **state)
+{
+    struct config *cfg = (struct config *)0x1;
+    char err[512], want[512];
+    char *path = xasprintf("%s/missing.conf", dir);
+
+    assert_int_equal(cfg_load(path, &cfg, err, sizeof(err)), -1);
+    assert_null(cfg);
+    snprintf(want, sizeof(want), "%s: cannot open: No such file or directory", path);
+    assert_string_equal(err, want);
+    free(path);
+}
+
+static void test_conninfo_password_rejected(void **state)
+{
+    static const char *const bad[] = {
+        "[database]\nconninfo = host=db password=hunter2 dbname=onestop\n",
+        "[database]\nconninfo = host=db password = 'hunter2'\n",
+        "[database]\nconninfo = postgresql://onestop:hunter2@db/onestop\n",
+        "[database]\nconninfo = postgresql://db/onestop?password=hunter2\n",
+        "[database]\nconninfo = host=db sslpassword=hunter2\n",
+    };
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        struct config *cfg = NULL;
+        char err[1024];
+        assert_int_equal(load(bad[i], &cfg, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, ":2: conninfo: must not contain a "));
+        assert_non_null(strstr(err, "password_file"));
+        assert_null(strstr(err, "hunter2")); /* never echoed */
+    }
+    /* the word in a value is not the keyword */
+    struct config *cfg = load_ok("[database]\nconninfo = host=db user=password dbname=x\n");
+    cfg_free(cfg);
+    cfg = load_ok("[database]\nconninfo =\n"); /* libpq defaults and PG* variables */
+    assert_string_equal(cfg->db_conninfo, "");
+    cfg_free(cfg);
+}
+
+static void test_secret_files(void **state)
+{
+    char *credsdir = xasprintf("%s/creds", dir);
+    char *sub = xasprintf("%s/sub", dir);
+    char *in_creds, *in_confdir, *in_sub, *text;
+    struct config *cfg;
+    char err[1024];
+
+    assert_int_equal(mkdir(credsdir, 0700), 0);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    in_creds = xasprintf("%s/creds/igate", dir);
+    write_file(in_creds, "from-credentials\n");
+    in_confdir = put("igate", "from-config-dir\n");
+    in_sub = xasprintf("%s/sub/key", dir);
+    write_file(in_sub, "from-sub\n");
+
+    const char *text_fmt = "[source.i]\nadapter = igate\nbase_url = http://i\n"
+                           "client_secret_file = igate\n"
+                           "[source.v]\nadapter = vnpost\nbase_url = http://v\n"
+                           "api_key_file = sub/key\n";
+
+    /* $CREDENTIALS_DIRECTORY wins for a bare name; a relative path stays with the config */
+    setenv("CREDENTIALS_DIRECTORY", credsdir, 1);
+    cfg = load_ok(text_fmt);
+    assert_string_equal(cfg->sources[0].client_secret, "from-credentials");
+    assert_string_equal(cfg->sources[0].client_secret_file, in_creds);
+    assert_string_equal(cfg->sources[1].api_key, "from-sub");
+    assert_string_equal(cfg->sources[1].api_key_file, in_sub);
+    cfg_free(cfg);
+
+    /* without it, next to the config file */
+    unsetenv("CREDENTIALS_DIRECTORY");
+    cfg = load_ok(text_fmt);
+    assert_string_equal(cfg->sources[0].client_secret, "from-config-dir");
+    assert_string_equal(cfg->sources[0].client_secret_file, in_confdir);
+    cfg_free(cfg);
+
+    /* a credential that systemd did not pass: the key and the path are named */
+    setenv("CREDENTIALS_DIRECTORY", credsdir, 1);
+    expect_error_at("[database]\npassword_file = dbpass\n", 2,
+                    "password_file: cannot read secret: ");
+    cfg = NULL;
+    assert_int_equal(load("[database]\npassword_file = dbpass\n", &cfg, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "/creds/dbpass"));
+    assert_non_null(strstr(err, "No such file or directory"));
+    unsetenv("CREDENTIALS_DIRECTORY");
+
+    /* an empty secret, and one that is too big: the content never shows */
+    char *empty = put("empty.secret", "\n");
+    text =
+        xasprintf("[source.v]\nadapter = vnpost\nbase_url = http://v\napi_key_file = %s\n", empty);
+    expect_error_at(text, 4, "api_key_file: cannot read secret: ");
+    free(text);
+    char *big = malloc(70000);
+    memset(big, 'Q', 69999);
+    big[69999] = '\0';
+    char *bigpath = put("big.secret", big);
+    text = xasprintf("[source.v]\nadapter = vnpost\n\n\nbase_url = http://v\n"
+                     "api_key_file = big.secret\n");
+    cfg = NULL;
+    assert_int_equal(load(text, &cfg, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, ":6: api_key_file: cannot read secret: "));
+    assert_non_null(strstr(err, bigpath));
+    assert_null(strstr(err, "QQQ"));
+    free(text);
+    free(big);
+    free(bigpath);
+    free(empty);
+
+    free(in_creds);
+    free(in_confdir);
+    free(in_sub);
+    free(credsdir);
+    free(sub);
+}
+
+static char *print_to_string(const struct config *cfg, int reference)
+{
+    char *data = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&data, &len);
+
+    assert_non_null(f);
+    if (reference)
+        cfg_print_reference(f);
+    else
+        cfg_print(cfg, f);
+    fclose(f);
+    return data;
+}
+
+static void test_print(void **state)
+{
+    char *secret = put("igate.secret", "s3cr3t-value\n");
+    char *text = xasprintf(issue_example, secret);
+    struct config *cfg = load_ok(text), *again;
+    char *out, *out2;
+
+    out = print_to_string(cfg, 0);
+    assert_null(strstr(out, "s3cr3t"));
+    assert_non_null(strstr(out, "[source.igate]\n"));
+    assert_non_null(strstr(out, "client_secret_file = "));
+    assert_non_null(strstr(out, "secret (set)"));
+    assert_non_null(strstr(out, "; api_key_file = (unset)\n"));
+    assert_non_null(strstr(out, "; password_file = (unset)\n"));
+    assert_non_null(strstr(out, "; as_of = (unset)\n"));
+    assert_non_null(strstr(out, "; on_time_baseline = (unset)\n"));
+    assert_non_null(strstr(out, "interval = 5m\n"));
+    assert_non_null(strstr(out, "interval = 1m\n"));
+    assert_non_null(strstr(out, "postal_procedure_ratio = 0.6\n"));
+    assert_non_null(strstr(out, "period_mode = calendar\n"));
+    assert_non_null(strstr(out, "page_size = 500\n"));
+    assert_non_null(
+        strstr(out, "conninfo = host=127.0.0.1 port=5432 dbname=onestop user=onestop\n"));
+
+    /* the printed configuration is itself a valid configuration with the same meaning */
+    again = load_ok(out);
+    out2 = print_to_string(again, 0);
+    assert_string_equal(strchr(out, '\n'), strchr(out2, '\n')); /* all but the header */
+    assert_string_equal(again->sources[0].client_secret, "s3cr3t-value");
+    cfg_free(again);
+    free(out2);
+    free(out);
+    cfg_free(cfg);
+
+    /* quoting keeps odd values intact through a round trip */
+    cfg = load_ok("[source.q]\nadapter = igate\nbase_url = http://q\nclient_id = \" a ; b \"\n"
+                  "procedure_path = \"\"\n");
+    out = print_to_string(cfg, 0);
+    assert_non_null(strstr(out, "client_id = \" a ; b \"\n"));
+    assert_non_null(strstr(out, "procedure_path = \"\"\n"));
+    again = load_ok(out);
+    assert_string_equal(again->sources[0].client_id, " a ; b ");
+    assert_string_equal(again->sources[0].procedure_path, "");
+    cfg_free(again);
+    free(out);
+    cfg_free(cfg);
+    free(text);
+    free(secret);
+}
+
+static void test_print_reference(void **state)
+{
+    static const char *const keys[] = {
+        "log_level",
+        "conninfo",
+        "password_file",
+        "listen",
+        "max_connections",
+        "timeout",
+        "interval",
+        "as_of",
+        "period_mode",
+        "online_dossier_ratio",
+        "online_procedure_ratio",
+        "postal_procedure_ratio",
+        "on_time_baseline",
+        "adapter",
+        "base_url",
+        "token_url",
+        "client_id",
+        "client_secret_file",
+        "api_key_file",
+        "dossier_path",
+        "procedure_path",
+        "shipment_path",
+        "page_size",
+        "max_retries",
+        "backoff_max",
+    };
+    char *out = print_to_string(NULL, 1);
+    char needle[64];
+
+    assert_memory_equal(out, "| Section | Key | Default | Description |\n|---|---|---|---|\n", 57);
+    for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+        snprintf(needle, sizeof(needle), "| `%s` |", keys[i]);
+        if (strstr(out, needle) == NULL)
+            fail_msg("%s missing from the reference", keys[i]);
+    }
+    assert_non_null(strstr(out, "| `[source.NAME]` | `adapter` | *required* |"));
+    assert_non_null(strstr(out, "| `[source.NAME]` | `page_size` | `500` |"));
+    assert_non_null(strstr(out, "Range 1 to 1000."));
+    assert_non_null(strstr(out, "| `[http]` | `listen` | `127.0.0.1:9787` |"));
+    assert_non_null(strstr(out, "| `[metrics]` | `as_of` | *unset* |"));
+    /* every row has the four cells */
+    for (char *line = out; *line; line = strchr(line, '\n') + 1) {
+        int bars = 0;
+        for (char *p = line; *p && *p != '\n'; p++)
+            bars += *p == '|' && (p == line || p[-1] != '\\');
+        assert_int_equal(bars, 5);
+    }
+    free(out);
+}
+
+static void test_parse_listen(void **state)
+{
+    char host[64];
+    int port = 0;
+
+    assert_int_equal(cfg_parse_listen("127.0.0.1:9787", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 9787);
+    assert_int_equal(cfg_parse_listen("*:80", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "");
+    assert_int_equal(port, 80);
+    assert_int_equal(cfg_parse_listen("0.0.0.0:65535", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "0.0.0.0");
+    assert_int_equal(cfg_parse_listen("[::]:1", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "::");
+    assert_int_equal(cfg_parse_listen("[fe80::1:2]:9787", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "fe80::1:2");
+    assert_int_equal(cfg_parse_listen("[::1]:9787", host, 3, &port), -1); /* too small */
+    assert_int_equal(cfg_parse_listen("[::1]:9787", NULL, 0, NULL), 0);
+
+    static const char *const bad[] = {
+        "",      ":80",    "127.0.0.1:", "127.0.0.1:x",    "127.0.0.1:+80", "127.0.0.1:080080",
+        "[::1]", "[::1]:", "::1:80",     "[127.0.0.1]:80", "host:80",       "1.2.3:80",
+        "*",     "**:80",
+    };
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        if (cfg_parse_listen(bad[i], host, sizeof(host), &port) != -1)
+            fail_msg("accepted \"%s\"", bad[i]);
+    }
+}
+
+static int setup(void **state)
+{
+    snprintf(dir, sizeof(dir), "/tmp/test_config.XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    snprintf(conf_path, sizeof(conf_path), "%s/onestopd.conf", dir);
+    unsetenv("CREDENTIALS_DIRECTORY");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char *cmd = xasprintf("rm -rf '%s'", dir);
+    int rc = system(cmd);
+    free(cmd);
+    return rc == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_issue_example),     cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_all_keys),          cmocka_unit_test(test_syntax),
+        cmocka_unit_test(test_errors_with_lines), cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_cannot_open),       cmocka_unit_test(test_conninfo_password_rejected),
+        cmocka_unit_test(test_secret_files),      cmocka_unit_test(test_print),
+        cmocka_unit_test(test_print_reference),   cmocka_unit_test(test_parse_listen),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
