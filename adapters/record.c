@@ -1,0 +1,298 @@
+/* rec: canonical records, record batches and the field readers shared by the adapters. */
+#include "record.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "util.h"
+
+const char *rec_kind_name(enum feed_kind k)
+{
+    switch (k) {
+    case FEED_DOSSIER:
+        return "dossier";
+    case FEED_PROCEDURE:
+        return "procedure";
+    case FEED_SHIPMENT:
+        return "shipment";
+    }
+    return "unknown";
+}
+
+size_t rec_ncols(enum feed_kind k)
+{
+    switch (k) {
+    case FEED_DOSSIER:
+        return DC_NCOLS;
+    case FEED_PROCEDURE:
+        return PC_NCOLS;
+    case FEED_SHIPMENT:
+        return SC_NCOLS;
+    }
+    return 0;
+}
+
+const char *rec_reason_name(enum rec_reason r)
+{
+    static const char *const names[REASON_COUNT] = {
+        [REASON_BAD_JSON] = "bad_json",
+        [REASON_MISSING_KEY] = "missing_key",
+        [REASON_BAD_CODE] = "bad_code",
+        [REASON_BAD_DATE] = "bad_date",
+        [REASON_MISSING_RECEIPT] = "missing_receipt",
+        [REASON_MISSING_FINISH] = "missing_finish",
+        [REASON_FINISH_BEFORE_RECEIPT] = "finish_before_receipt",
+    };
+    if ((int)r < 0 || r >= REASON_COUNT)
+        return "unknown";
+    return names[r];
+}
+
+/* ---- batches ---- */
+
+static void rec_record_free(struct record *r)
+{
+    for (size_t i = 0; i < REC_MAX_COLS; i++)
+        sfree(r->col[i]);
+    sfree(r->key);
+    sfree(r->raw);
+}
+
+static void rec_reject_free(struct reject *j)
+{
+    sfree(j->key);
+    sfree(j->updated);
+    sfree(j->detail);
+    sfree(j->raw);
+}
+
+void rec_batch_init(struct record_batch *b, enum feed_kind kind)
+{
+    memset(b, 0, sizeof(*b));
+    b->kind = kind;
+}
+
+void rec_batch_clear(struct record_batch *b)
+{
+    enum feed_kind kind = b->kind;
+
+    for (size_t i = 0; i < b->nrecs; i++)
+        rec_record_free(&b->recs[i]);
+    for (size_t i = 0; i < b->nrejs; i++)
+        rec_reject_free(&b->rejs[i]);
+    free(b->recs);
+    free(b->rejs);
+    free(b->cursor_key);
+    rec_batch_init(b, kind);
+}
+
+/* Grows *arr (of elem-sized items) so that one more fits. */
+static int rec_reserve(void **arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 64;
+    if (ncap < n + 1 || ncap > SIZE_MAX / elem)
+        return -1;
+    void *p = realloc(*arr, ncap * elem);
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+/* Ownership passes to the batch even on failure, so callers never have to tell the two
+ * cases apart when cleaning up: on -1 the strings are already freed. */
+int rec_batch_add(struct record_batch *b, struct record *r)
+{
+    void *arr = b->recs;
+    if (rec_reserve(&arr, &b->caprecs, b->nrecs, sizeof(*b->recs)) < 0) {
+        rec_record_free(r);
+        return -1;
+    }
+    b->recs = arr;
+    b->recs[b->nrecs++] = *r;
+    memset(r, 0, sizeof(*r));
+    return 0;
+}
+
+int rec_batch_reject(struct record_batch *b, struct reject *j)
+{
+    void *arr = b->rejs;
+    if (rec_reserve(&arr, &b->caprejs, b->nrejs, sizeof(*b->rejs)) < 0) {
+        rec_reject_free(j);
+        return -1;
+    }
+    b->rejs = arr;
+    b->rejs[b->nrejs++] = *j;
+    memset(j, 0, sizeof(*j));
+    return 0;
+}
+
+/* Makes room for n more elements at once, so that a move either happens whole or not at
+ * all. */
+static int rec_reserve_n(void **arr, size_t *cap, size_t used, size_t more, size_t elem)
+{
+    if (more == 0 || used + more <= *cap)
+        return 0;
+    if (more > SIZE_MAX / elem - used)
+        return -1;
+    size_t ncap = *cap ? *cap : 64;
+    while (ncap < used + more)
+        ncap = ncap > SIZE_MAX / 2 / elem ? used + more : ncap * 2;
+    void *p = realloc(*arr, ncap * elem);
+    if (!p)
+        return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+int rec_batch_move(struct record_batch *dst, struct record_batch *src)
+{
+    void *recs = dst->recs, *rejs = dst->rejs;
+
+    if (rec_reserve_n(&recs, &dst->caprecs, dst->nrecs, src->nrecs, sizeof(*dst->recs)) < 0)
+        return -1;
+    dst->recs = recs;
+    if (rec_reserve_n(&rejs, &dst->caprejs, dst->nrejs, src->nrejs, sizeof(*dst->rejs)) < 0)
+        return -1;
+    dst->rejs = rejs;
+
+    if (src->nrecs)
+        memcpy(dst->recs + dst->nrecs, src->recs, src->nrecs * sizeof(*src->recs));
+    dst->nrecs += src->nrecs;
+    if (src->nrejs)
+        memcpy(dst->rejs + dst->nrejs, src->rejs, src->nrejs * sizeof(*src->rejs));
+    dst->nrejs += src->nrejs;
+    if (src->cursor_time[0] && src->cursor_key)
+        rec_batch_offer_cursor(dst, src->cursor_time, src->cursor_key);
+    dst->server_last = src->server_last;
+
+    /* The strings now belong to dst: drop src's arrays without freeing their contents. */
+    src->nrecs = 0;
+    src->nrejs = 0;
+    rec_batch_clear(src);
+    return 0;
+}
+
+void rec_batch_offer_cursor(struct record_batch *b, const char *dvc_time, const char *key)
+{
+    if (!dvc_time || strlen(dvc_time) != 14 || !key)
+        return;
+    if (b->cursor_time[0] && b->cursor_key) {
+        int c = strcmp(dvc_time, b->cursor_time);
+        if (c < 0 || (c == 0 && strcmp(key, b->cursor_key) <= 0))
+            return;
+    }
+    /* On allocation failure the older, smaller position stays: the next sync then
+     * re-reads a few records, which the idempotent upsert absorbs. */
+    char *k = xstrdup(key);
+    if (!k)
+        return;
+    free(b->cursor_key);
+    b->cursor_key = k;
+    memcpy(b->cursor_time, dvc_time, 15);
+}
+
+/* ---- field readers ---- */
+
+static int rec_is_absent(const json_t *v)
+{
+    return !v || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0);
+}
+
+enum rec_field rec_get_code(const json_t *obj, const char *key, long lo, long hi, long *out)
+{
+    const json_t *v = json_object_get(obj, key);
+    long val = 0;
+
+    if (rec_is_absent(v))
+        return FIELD_ABSENT;
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        if (i < (json_int_t)LONG_MIN || i > (json_int_t)LONG_MAX)
+            return FIELD_BAD;
+        val = (long)i;
+    } else if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v);
+        /* Digits only: no sign, no blanks, no embedded NUL, so " 2", "+2", "2a" are bad. */
+        for (size_t i = 0; i < n; i++) {
+            if (s[i] < '0' || s[i] > '9')
+                return FIELD_BAD;
+            int d = s[i] - '0';
+            if (val > (LONG_MAX - d) / 10)
+                return FIELD_BAD;
+            val = val * 10 + d;
+        }
+    } else {
+        return FIELD_BAD; /* a real (2.0), a boolean, an array or an object */
+    }
+    if (val < lo || val > hi)
+        return FIELD_BAD;
+    if (out)
+        *out = val;
+    return FIELD_OK;
+}
+
+enum rec_field rec_get_date(const json_t *obj, const char *key, char iso[20], char raw[15])
+{
+    const json_t *v = json_object_get(obj, key);
+    char digits[32];
+    char tmp[20];
+
+    if (rec_is_absent(v))
+        return FIELD_ABSENT;
+    if (json_is_string(v)) {
+        if (json_string_length(v) != 14)
+            return FIELD_BAD;
+        memcpy(digits, json_string_value(v), 15);
+    } else if (json_is_integer(v)) {
+        /* Some exports drop the quotes; the 14 digits are the same date. */
+        json_int_t i = json_integer_value(v);
+        if (i < 0)
+            return FIELD_BAD;
+        snprintf(digits, sizeof(digits), "%" JSON_INTEGER_FORMAT, i);
+        if (strlen(digits) != 14)
+            return FIELD_BAD;
+    } else {
+        return FIELD_BAD;
+    }
+    if (util_dvc_time(digits, tmp) != 0)
+        return FIELD_BAD;
+    if (iso)
+        memcpy(iso, tmp, 20);
+    if (raw)
+        memcpy(raw, digits, 15);
+    return FIELD_OK;
+}
+
+enum rec_field rec_get_text(const json_t *obj, const char *key, char **out)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    *out = NULL;
+    if (rec_is_absent(v))
+        return FIELD_ABSENT;
+    if (json_is_string(v)) {
+        *out = rec_nfc(json_string_value(v));
+    } else if (json_is_integer(v)) {
+        *out = xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    } else {
+        return FIELD_BAD;
+    }
+    /* jansson only holds valid UTF-8, so a NULL here is out of memory. */
+    return *out ? FIELD_OK : FIELD_BAD;
+}
+
+char *rec_nfc(const char *s)
+{
+    if (!s)
+        return NULL;
+    return (char *)utf8proc_NFC((const utf8proc_uint8_t *)s);
+}
