@@ -1,0 +1,53 @@
+/* pg: libpq helpers. */
+#include "pgutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pg_errf(char *err, size_t errlen, const PGresult *res, const PGconn *conn, const char *what)
+{
+    if (!err || errlen == 0)
+        return;
+    const char *msg = res ? PQresultErrorMessage(res) : "";
+    if (!msg || !*msg)
+        msg = conn ? PQerrorMessage(conn) : "unknown error";
+    /* libpq messages end in a newline; keep log lines single. */
+    int n = (int)strcspn(msg, "\n");
+    snprintf(err, errlen, "%s: %.*s", what, n, msg);
+}
+
+int pg_exec_ok(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+    PGresult *res = PQexec(conn, sql);
+    ExecStatusType st = PQresultStatus(res);
+    int rc = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? 0 : -1;
+    if (rc != 0)
+        pg_errf(err, errlen, res, conn, sql);
+    PQclear(res);
+    return rc;
+}
+
+PGconn *pg_connect(const char *conninfo, const char *password, const char *appname)
+{
+    /* Later entries override earlier ones, so the defaults come first and the
+     * operator's conninfo (expanded from "dbname") can change them. */
+    const char *keys[8], *vals[8];
+    int n = 0;
+    keys[n] = "connect_timeout", vals[n++] = "10";
+    keys[n] = "keepalives", vals[n++] = "1";
+    keys[n] = "keepalives_idle", vals[n++] = "30";
+    keys[n] = "application_name", vals[n++] = appname ? appname : "onestopd";
+    keys[n] = "dbname", vals[n++] = conninfo ? conninfo : "";
+    if (password)
+        keys[n] = "password", vals[n++] = password;
+    keys[n] = NULL, vals[n] = NULL;
+    return PQconnectdbParams(keys, vals, 1);
+}
+
+long pg_long(const PGresult *res, int row, int col, long def)
+{
+    if (PQgetisnull(res, row, col))
+        return def;
+    return strtol(PQgetvalue(res, row, col), NULL, 10);
+}

@@ -1,0 +1,19 @@
+/* pg: small libpq helpers shared by the store, rates and migrations. */
+#ifndef ONESTOP_PGUTIL_H
+#define ONESTOP_PGUTIL_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+/* Writes "what: <server message>" into err (when err is not NULL). */
+void pg_errf(char *err, size_t errlen, const PGresult *res, const PGconn *conn, const char *what);
+/* Runs a parameterless command; 0 when it succeeded, -1 with err. */
+int pg_exec_ok(PGconn *conn, const char *sql, char *err, size_t errlen);
+/* Connects with the password (may be NULL) passed as a separate keyword, never in the
+ * conninfo string, plus application_name, connect_timeout and keepalives defaults.
+ * Returns a connection (check PQstatus) or NULL on allocation failure. */
+PGconn *pg_connect(const char *conninfo, const char *password, const char *appname);
+/* The text of column col in row 0 of res as a long; def when NULL. */
+long pg_long(const PGresult *res, int row, int col, long def);
+
+#endif

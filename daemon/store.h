@@ -1,0 +1,56 @@
+/* store: the PostgreSQL side of a sync (staging COPY, idempotent upsert, cursors). */
+#ifndef ONESTOP_STORE_H
+#define ONESTOP_STORE_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "adapter.h"
+#include "record.h"
+
+struct store;
+
+/*
+ * Connects (the password, if any, is passed apart from the conninfo) and runs the
+ * migrations. NULL with err when the database cannot be reached or migrated; the caller
+ * retries. application_name tells instances apart in pg_stat_activity.
+ */
+struct store *store_open(const char *conninfo, const char *password, const char *appname, char *err,
+                         size_t errlen);
+void store_free(struct store *st);
+
+/* Borrowed connection, for the rates queries on the same thread. */
+PGconn *store_conn(struct store *st);
+
+/* 1 when the connection is usable (checked with a round trip), 0 otherwise. */
+int store_ping(struct store *st);
+
+/*
+ * Reads the keyset cursor of (source, feed). Both outputs are empty strings when the
+ * feed never stored a page. *key is a new string (caller frees). 0 or -1 with err.
+ */
+int store_get_cursor(struct store *st, const char *source, const char *feed, char time[15],
+                     char **key, char *err, size_t errlen);
+
+/*
+ * Stores one keyset page in one transaction: COPY into a staging table, one
+ * INSERT ... ON CONFLICT that keeps the version with the greatest NgayCapNhat (the
+ * one sent last on a tie), the rejects into quarantine, and the cursor moved to the
+ * page's last position. Nothing is stored when it fails. 0 or -1 with err.
+ */
+int store_keyset_page(struct store *st, const char *source, const struct feed_desc *fd,
+                      const struct record_batch *b, char *err, size_t errlen);
+
+/* Replaces everything this source stored for a FEED_WHOLE feed (the catalogue) and its
+ * quarantine rows by b, in one transaction. 0 or -1 with err. */
+int store_replace_whole(struct store *st, const char *source, const struct feed_desc *fd,
+                        const struct record_batch *b, char *err, size_t errlen);
+
+/*
+ * Leadership between instances sharing a database: a session-level advisory lock on
+ * this connection. Returns 1 when held (now or already), 0 when another instance
+ * holds it, -1 on error. The lock goes with the connection.
+ */
+int store_try_leader(struct store *st, char *err, size_t errlen);
+
+#endif
