@@ -1,0 +1,259 @@
+/* model: the database-derived part of /metrics, computed on the main thread. */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgutil.h"
+#include "util.h"
+
+const char *const model_ship_status_names[SHIP_STATUS_COUNT] = {"collected", "in_transit",
+                                                                "delivered", "failed", "cancelled"};
+const char *const model_ship_direction_names[2] = {"to_agency", "to_applicant"};
+const char *const model_target_names[TGT_COUNT] = {"online_dossier", "online_procedure",
+                                                   "postal_procedure", "on_time"};
+
+static const char *const PROCS_SQL =
+    "SELECT agency, grouping(agency), count(*), count(*) FILTER (WHERE level IN (3, 4)),"
+    " count(*) FILTER (WHERE level = 4), count(*) FILTER (WHERE postal)"
+    " FROM procedures GROUP BY GROUPING SETS ((agency), ())";
+
+/* Pending at $1 and overdue, with no supplement/payment/suspension status and no
+ * apology slip: the dossiers someone owes an apology for. */
+static const char *const OVERDUE_SQL =
+    "SELECT agency, grouping(agency), count(*) FROM dossiers"
+    " WHERE status IN (2, 4, 7, 9, 10) AND received_at::date <= $1::date"
+    " AND (status IN (2, 4) OR finished_at::date > $1::date)"
+    " AND due_at::date < $1::date AND apologies = 0"
+    " GROUP BY GROUPING SETS ((agency), ())";
+
+/* VNPost codes: 6 collected, 14 delivered, 15 failed, 22 cancelled; any other code
+ * (or none) is still on its way. */
+static const char *const SHIPMENTS_SQL =
+    "SELECT direction, CASE status_code WHEN 6 THEN 0 WHEN 14 THEN 2 WHEN 15 THEN 3"
+    " WHEN 22 THEN 4 ELSE 1 END, count(*) FROM shipments GROUP BY 1, 2";
+
+static const char *const TOTALS_SQL =
+    "SELECT (SELECT count(*) FROM dossiers), (SELECT count(*) FROM procedures),"
+    " (SELECT count(*) FROM shipments),"
+    " (SELECT count(*) FROM shipments s"
+    "   WHERE NOT EXISTS (SELECT 1 FROM dossiers d WHERE d.code = s.order_number))";
+
+static const char *const QUARANTINE_SQL =
+    "SELECT source, reason, count(*) FROM quarantine GROUP BY 1, 2 ORDER BY 1, 2";
+
+double model_ratio(long num, long den)
+{
+    return den > 0 ? (double)num / (double)den : NAN;
+}
+
+void model_clear(struct model *m)
+{
+    if (!m)
+        return;
+    for (int k = 0; k < PK_COUNT; k++)
+        rates_table_clear(&m->tables[k]);
+    for (size_t i = 0; i < m->nprocs; i++)
+        free(m->procs[i].agency);
+    free(m->procs);
+    free(m->proc_all.agency);
+    for (size_t i = 0; i < m->noverdue; i++)
+        free(m->overdue[i].agency);
+    free(m->overdue);
+    for (size_t i = 0; i < m->nquarantine; i++) {
+        free(m->quarantine[i].source);
+        free(m->quarantine[i].reason);
+    }
+    free(m->quarantine);
+    memset(m, 0, sizeof *m);
+}
+
+static PGresult *query(PGconn *conn, const char *sql, int n, const char *const *params,
+                       const char *what, char *err, size_t errlen)
+{
+    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pg_errf(err, errlen, res, conn, what);
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+static int load_procs(PGconn *conn, struct model *m, char *err, size_t errlen)
+{
+    PGresult *res = query(conn, PROCS_SQL, 0, NULL, "catalogue counts", err, errlen);
+    if (!res)
+        return -1;
+    int n = PQntuples(res), rc = -1;
+    m->procs = calloc(n > 0 ? (size_t)n : 1, sizeof *m->procs);
+    m->proc_all.agency = xstrdup("ALL");
+    if (!m->procs || !m->proc_all.agency)
+        goto cleanup;
+    for (int i = 0; i < n; i++) {
+        struct proc_counts *p;
+        if (strcmp(PQgetvalue(res, i, 1), "1") == 0) {
+            p = &m->proc_all;
+        } else {
+            p = &m->procs[m->nprocs++];
+            if (!(p->agency = xstrdup(PQgetvalue(res, i, 0))))
+                goto cleanup;
+        }
+        p->total = pg_long(res, i, 2, 0);
+        p->online = pg_long(res, i, 3, 0);
+        p->full_online = pg_long(res, i, 4, 0);
+        p->postal = pg_long(res, i, 5, 0);
+    }
+    rc = 0;
+cleanup:
+    if (rc != 0)
+        snprintf(err, errlen, "out of memory");
+    PQclear(res);
+    return rc;
+}
+
+static int proc_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct proc_counts *)a)->agency, ((const struct proc_counts *)b)->agency);
+}
+
+/* One entry per known agency (from the year table, which lists them all) plus ALL. */
+static int load_overdue(PGconn *conn, struct model *m, char *err, size_t errlen)
+{
+    char today[11];
+    const char *params[1] = {today};
+    const struct b06_table *t = &m->tables[PK_YEAR];
+    int rc = -1;
+
+    ldate_format(&m->today, today);
+    PGresult *res = query(conn, OVERDUE_SQL, 1, params, "overdue dossiers", err, errlen);
+    if (!res)
+        return -1;
+    m->overdue = calloc(t->nrows + 1, sizeof *m->overdue);
+    if (!m->overdue)
+        goto oom;
+    for (size_t i = 0; i <= t->nrows; i++) {
+        struct overdue_count *o = &m->overdue[m->noverdue++];
+        if (!(o->agency = xstrdup(i < t->nrows ? t->rows[i].agency : "ALL")))
+            goto oom;
+    }
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *agency =
+            strcmp(PQgetvalue(res, r, 1), "1") == 0 ? "ALL" : PQgetvalue(res, r, 0);
+        for (size_t i = 0; i < m->noverdue; i++)
+            if (strcmp(m->overdue[i].agency, agency) == 0)
+                m->overdue[i].count = pg_long(res, r, 2, 0);
+    }
+    rc = 0;
+    goto cleanup;
+oom:
+    snprintf(err, errlen, "out of memory");
+cleanup:
+    PQclear(res);
+    return rc;
+}
+
+static int load_shipments_and_totals(PGconn *conn, struct model *m, char *err, size_t errlen)
+{
+    PGresult *res = query(conn, SHIPMENTS_SQL, 0, NULL, "shipment counts", err, errlen);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        long dir = pg_long(res, i, 0, 0), st = pg_long(res, i, 1, 1);
+        if (dir >= 1 && dir <= 2 && st >= 0 && st < SHIP_STATUS_COUNT)
+            m->shipments[dir - 1][st] = pg_long(res, i, 2, 0);
+    }
+    PQclear(res);
+
+    res = query(conn, TOTALS_SQL, 0, NULL, "stored record counts", err, errlen);
+    if (!res)
+        return -1;
+    for (int k = 0; k < FEED_KIND_COUNT; k++)
+        m->stored[k] = pg_long(res, 0, k, 0);
+    m->unmatched_shipments = pg_long(res, 0, 3, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int load_quarantine(PGconn *conn, struct model *m, char *err, size_t errlen)
+{
+    PGresult *res = query(conn, QUARANTINE_SQL, 0, NULL, "quarantine counts", err, errlen);
+    if (!res)
+        return -1;
+    int n = PQntuples(res), rc = -1;
+    m->quarantine = calloc(n > 0 ? (size_t)n : 1, sizeof *m->quarantine);
+    if (!m->quarantine)
+        goto cleanup;
+    for (int i = 0; i < n; i++) {
+        struct quarantine_count *q = &m->quarantine[m->nquarantine++];
+        q->source = xstrdup(PQgetvalue(res, i, 0));
+        q->reason = xstrdup(PQgetvalue(res, i, 1));
+        q->count = pg_long(res, i, 2, 0);
+        if (!q->source || !q->reason)
+            goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    if (rc != 0)
+        snprintf(err, errlen, "out of memory");
+    PQclear(res);
+    return rc;
+}
+
+/* The plan asks to beat last year's province-wide on-time rate. */
+static int on_time_target(PGconn *conn, const struct config *cfg, struct model *m, char *err,
+                          size_t errlen)
+{
+    struct period prev;
+    struct b06_table t;
+
+    if (!isnan(cfg->on_time_baseline)) {
+        m->targets[TGT_ON_TIME] = cfg->on_time_baseline;
+        return 0;
+    }
+    period_previous_year(cfg->period_mode, &m->today, &prev);
+    /* An agency filter that matches nothing: only the province total is needed. */
+    if (rates_table(conn, &prev.from, &prev.to, &prev.to, "", &t, err, errlen) != 0)
+        return -1;
+    m->targets[TGT_ON_TIME] = t.total.r.on_time;
+    rates_table_clear(&t);
+    return 0;
+}
+
+int model_compute(PGconn *conn, const struct config *cfg, const struct ldate *today,
+                  struct model *m, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    m->today = *today;
+    m->mode = cfg->period_mode;
+    period_current(cfg->period_mode, today, m->periods);
+
+    /* One snapshot of the data for every query, so the families agree with each other. */
+    if (pg_exec_ok(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) != 0)
+        return -1;
+    for (int k = 0; k < PK_COUNT; k++) {
+        const struct period *p = &m->periods[k];
+        if (rates_table(conn, &p->from, &p->to, &p->to, NULL, &m->tables[k], err, errlen) != 0)
+            goto fail;
+    }
+    if (load_procs(conn, m, err, errlen) != 0 || load_overdue(conn, m, err, errlen) != 0 ||
+        load_shipments_and_totals(conn, m, err, errlen) != 0 ||
+        load_quarantine(conn, m, err, errlen) != 0)
+        goto fail;
+    qsort(m->procs, m->nprocs, sizeof *m->procs, proc_cmp);
+    m->targets[TGT_ONLINE_DOSSIER] = cfg->target_online_dossier;
+    m->targets[TGT_ONLINE_PROCEDURE] = cfg->target_online_procedure;
+    m->targets[TGT_POSTAL_PROCEDURE] = cfg->target_postal_procedure;
+    if (on_time_target(conn, cfg, m, err, errlen) != 0)
+        goto fail;
+    if (pg_exec_ok(conn, "COMMIT", err, errlen) != 0)
+        goto fail;
+    m->computed_at = time(NULL);
+    return 0;
+fail:
+    pg_exec_ok(conn, "ROLLBACK", NULL, 0);
+    model_clear(m);
+    return -1;
+}
