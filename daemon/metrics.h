@@ -1,0 +1,29 @@
+/* met: renders the model into the Prometheus text exposition format 0.0.4. */
+#ifndef ONESTOP_METRICS_H
+#define ONESTOP_METRICS_H
+
+#include <stddef.h>
+
+#include "model.h"
+#include "util.h"
+
+#define MET_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/*
+ * Appends every onestop_* family (HELP and TYPE lines, then samples) to out. m may be
+ * a model that was never computed (computed_at == 0): then only the self-metrics of
+ * the sources and the build info are written. Returns 0, -1 on allocation failure.
+ */
+int met_render(const struct model *m, const struct source_status *src, size_t nsrc,
+               struct buf *out);
+
+/* Appends the process_* family (resident memory, CPU seconds, open fds, start time,
+ * virtual memory, max fds) read from /proc/self now. 0 or -1. */
+int met_render_process(struct buf *out);
+
+/* Appends a label value escaped per the text format (\\, \", \n). */
+void met_escape_label(struct buf *out, const char *v);
+/* Formats a sample value: integers without exponent, NaN/Inf as Prometheus spells them. */
+void met_format_value(struct buf *out, double v);
+
+#endif

@@ -1,0 +1,136 @@
+/* snapshot: the state the HTTP threads serve. The main loop replaces it; every request
+ * copies what it needs out under the mutex, so no request ever holds the lock while it
+ * talks to a client, and a swap never frees memory a request is still sending. */
+#include "snapshot.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+struct snapshot {
+    pthread_mutex_t mu;
+    char *page; /* NULL until the first render */
+    size_t len;
+    int db_up;
+    int all_synced;
+    char *status;         /* NULL when never set */
+    int64_t heartbeat_ms; /* util_now_ms() of the last heartbeat */
+};
+
+struct snapshot *snapshot_new(void)
+{
+    struct snapshot *s = calloc(1, sizeof *s);
+
+    if (!s)
+        return NULL;
+    if (pthread_mutex_init(&s->mu, NULL) != 0) {
+        free(s);
+        return NULL;
+    }
+    /* Starting counts as a beat: /healthz is fine until the loop has had time to stall. */
+    s->heartbeat_ms = util_now_ms();
+    return s;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_destroy(&s->mu);
+    free(s->page);
+    free(s->status);
+    free(s);
+}
+
+void snapshot_set_metrics(struct snapshot *s, char *page, size_t len)
+{
+    char *old;
+
+    if (!s) {
+        free(page);
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    old = s->page;
+    s->page = page;
+    s->len = page ? len : 0;
+    pthread_mutex_unlock(&s->mu);
+    free(old); /* outside the lock: requests only ever hold copies */
+}
+
+void snapshot_set_state(struct snapshot *s, int db_up, int all_synced, const char *status)
+{
+    char *copy, *old;
+
+    if (!s)
+        return;
+    copy = xstrdup(status); /* on OOM the status is merely blank */
+    pthread_mutex_lock(&s->mu);
+    s->db_up = db_up;
+    s->all_synced = all_synced;
+    old = s->status;
+    s->status = copy;
+    pthread_mutex_unlock(&s->mu);
+    free(old);
+}
+
+void snapshot_heartbeat(struct snapshot *s)
+{
+    if (!s)
+        return;
+    int64_t now = util_now_ms();
+    pthread_mutex_lock(&s->mu);
+    s->heartbeat_ms = now;
+    pthread_mutex_unlock(&s->mu);
+}
+
+int snapshot_get_metrics(struct snapshot *s, char **page, size_t *len)
+{
+    int rc = 0;
+
+    *page = NULL;
+    *len = 0;
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    if (s->page) {
+        /* +1 keeps the copy NUL-terminated like the original buffer. */
+        char *copy = malloc(s->len + 1);
+        if (copy) {
+            memcpy(copy, s->page, s->len);
+            copy[s->len] = '\0';
+            *page = copy;
+            *len = s->len;
+            rc = 1;
+        } else {
+            rc = -1;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void snapshot_get_state(struct snapshot *s, int *db_up, int *all_synced, char **status,
+                        double *heartbeat_age_s)
+{
+    int64_t hb;
+
+    if (!s) {
+        *db_up = 0;
+        *all_synced = 0;
+        *status = NULL;
+        *heartbeat_age_s = 0;
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    *db_up = s->db_up;
+    *all_synced = s->all_synced;
+    *status = xstrdup(s->status);
+    hb = s->heartbeat_ms;
+    pthread_mutex_unlock(&s->mu);
+    int64_t age = util_now_ms() - hb;
+    *heartbeat_age_s = age > 0 ? (double)age / 1000.0 : 0.0;
+}

@@ -1,0 +1,26 @@
+/* snapshot: what the HTTP thread serves, swapped atomically by the main loop. */
+#ifndef ONESTOP_SNAPSHOT_H
+#define ONESTOP_SNAPSHOT_H
+
+#include <stddef.h>
+
+struct snapshot;
+
+struct snapshot *snapshot_new(void);
+void snapshot_free(struct snapshot *s);
+
+/* Replaces the rendered /metrics page; takes ownership of page (malloc'd). */
+void snapshot_set_metrics(struct snapshot *s, char *page, size_t len);
+/* Readiness inputs and a one-line status text (copied). */
+void snapshot_set_state(struct snapshot *s, int db_up, int all_synced, const char *status);
+/* The main loop calls this every tick; /healthz fails when it stops for too long. */
+void snapshot_heartbeat(struct snapshot *s);
+
+/* Copies of the current state for a request (caller frees *page / *status).
+ * snapshot_get_metrics returns 1 with a NUL-terminated copy, 0 when no page was set yet,
+ * -1 when out of memory (*page is then NULL). *status may be NULL (never set). */
+int snapshot_get_metrics(struct snapshot *s, char **page, size_t *len);
+void snapshot_get_state(struct snapshot *s, int *db_up, int *all_synced, char **status,
+                        double *heartbeat_age_s);
+
+#endif
