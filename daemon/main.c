@@ -1,0 +1,560 @@
+/* onestopd: main loop. One thread owns scheduling, fetching, storing and computing;
+ * libmicrohttpd's threads only read the snapshot (and the report API's own pool). */
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "adapter.h"
+#include "api.h"
+#include "cli.h"
+#include "config.h"
+#include "fetch.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "model.h"
+#include "sdnotify.h"
+#include "snapshot.h"
+#include "store.h"
+#include "sync.h"
+#include "util.h"
+#include "version.h"
+
+/* Signal handlers only set these. int: fetch polls the stop flag through a pointer. */
+static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_reload;
+
+struct src {
+    struct adapter *ad;
+    struct source_status st;
+    int64_t next_ms; /* when the next sync is due (monotonic ms) */
+};
+
+struct daemon {
+    struct cli_options cli;
+    struct config *cfg;
+    struct store *store;
+    struct fetcher *fetcher;
+    struct snapshot *snap;
+    struct http_server *http;
+    struct api *api;
+    struct src *srcs;
+    size_t nsrcs;
+    int leader;
+    int dirty;               /* data changed since the last compute */
+    int64_t next_compute_ms; /* monotonic ms */
+    int64_t next_db_try_ms;
+    long db_backoff_ms;
+    struct ldate computed_for;
+    struct log_complaint db_complaint;
+    uint64_t watchdog_usec;
+    int64_t last_watchdog_ms;
+};
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        g_reload = 1;
+    else
+        g_stop = 1;
+}
+
+static int install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: a signal must cut the main loop's sleep short. */
+    if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL) ||
+        sigaction(SIGHUP, &sa, NULL))
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+static struct ldate today_for(const struct config *cfg)
+{
+    struct ldate d = ldate_from_time(time(NULL));
+    if (cfg->as_of)
+        ldate_parse(cfg->as_of, &d);
+    return d;
+}
+
+static void free_sources(struct src *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        adp_free(s[i].ad);
+    free(s);
+}
+
+/* Builds the adapters of cfg, keeping the counters of sources that keep their name. */
+static int build_sources(const struct config *cfg, const struct src *old, size_t nold,
+                         struct src **out, char *err, size_t errlen)
+{
+    struct src *s = calloc(cfg->nsources ? cfg->nsources : 1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->nsources; i++) {
+        const struct source_cfg *sc = &cfg->sources[i];
+        s[i].ad = adp_new(sc, err, errlen);
+        if (!s[i].ad) {
+            free_sources(s, i);
+            return -1;
+        }
+        snprintf(s[i].st.name, sizeof s[i].st.name, "%s", sc->name);
+        snprintf(s[i].st.adapter, sizeof s[i].st.adapter, "%s", sc->adapter);
+        for (size_t j = 0; j < nold; j++)
+            if (strcmp(old[j].st.name, sc->name) == 0 &&
+                strcmp(old[j].st.adapter, sc->adapter) == 0) {
+                s[i].st = old[j].st;
+                s[i].next_ms = old[j].next_ms;
+            }
+    }
+    *out = s;
+    return 0;
+}
+
+static void heartbeat(void *ctx)
+{
+    struct daemon *d = ctx;
+    int64_t now = util_now_ms();
+    snapshot_heartbeat(d->snap);
+    if (d->watchdog_usec && now - d->last_watchdog_ms >= (int64_t)(d->watchdog_usec / 2000)) {
+        sdn_notify("WATCHDOG=1");
+        d->last_watchdog_ms = now;
+    }
+}
+
+static int all_synced(const struct daemon *d)
+{
+    for (size_t i = 0; i < d->nsrcs; i++)
+        if (!d->srcs[i].st.synced)
+            return 0;
+    return 1;
+}
+
+static void publish_state(struct daemon *d)
+{
+    char status[256];
+    unsigned long long records = 0;
+    int up = 0;
+    for (size_t i = 0; i < d->nsrcs; i++) {
+        records += d->srcs[i].st.records_total;
+        up += d->srcs[i].st.up;
+    }
+    snprintf(status, sizeof status, "%s; database %s; %d/%zu sources up; %llu records fetched",
+             d->leader ? "leader" : "standby", d->store ? "up" : "down", up, d->nsrcs, records);
+    /* A standby never syncs: it is ready once it serves indicators computed from the
+     * database the leader fills. */
+    int ready_sources = d->leader ? all_synced(d) : d->next_compute_ms > 0 && !d->dirty;
+    snapshot_set_state(d->snap, d->store != NULL, ready_sources, status);
+    sdn_notifyf("STATUS=%s", status);
+}
+
+static int ensure_store(struct daemon *d)
+{
+    char err[512];
+    int64_t now = util_now_ms();
+
+    if (d->store && store_ping(d->store))
+        return 0;
+    if (d->store) {
+        log_warn("main", "lost the database connection; reconnecting");
+        store_free(d->store);
+        d->store = NULL;
+        d->leader = 0;
+    }
+    if (now < d->next_db_try_ms)
+        return -1;
+    d->store = store_open(d->cfg->db_conninfo, d->cfg->db_password, "onestopd", err, sizeof err);
+    if (!d->store) {
+        log_complain(&d->db_complaint, LOG_LVL_ERR, "main", "database: %s", err);
+        d->db_backoff_ms = d->db_backoff_ms ? d->db_backoff_ms * 2 : 1000;
+        if (d->db_backoff_ms > 30000)
+            d->db_backoff_ms = 30000;
+        d->next_db_try_ms = now + d->db_backoff_ms;
+        return -1;
+    }
+    log_release(&d->db_complaint, "main", "database connection established");
+    d->db_backoff_ms = 0;
+    d->dirty = 1;
+    return 0;
+}
+
+static void update_leadership(struct daemon *d)
+{
+    char err[512];
+    int was = d->leader;
+    int r = store_try_leader(d->store, err, sizeof err);
+    if (r < 0) {
+        log_warn("main", "%s", err);
+        d->leader = 0;
+        return;
+    }
+    d->leader = r;
+    if (d->leader && !was) {
+        log_notice("main", "this instance is now the writer (leader)");
+        /* A new leader syncs at once: the old one may have died mid-interval. */
+        for (size_t i = 0; i < d->nsrcs; i++)
+            d->srcs[i].next_ms = 0;
+    } else if (!d->leader && was) {
+        log_warn("main", "lost leadership; serving as standby");
+    }
+}
+
+static void run_due_sources(struct daemon *d, int force)
+{
+    char err[1024];
+    for (size_t i = 0; i < d->nsrcs && !g_stop; i++) {
+        struct src *s = &d->srcs[i];
+        int64_t now = util_now_ms();
+        if (!force && now < s->next_ms)
+            continue;
+        int rc = sync_source(d->store, d->fetcher, s->ad, &s->st, (volatile int *)&g_stop,
+                             heartbeat, d, err, sizeof err);
+        long interval_ms = s->ad->cfg->interval_s * 1000;
+        if (rc == 0) {
+            s->next_ms = util_now_ms() + interval_ms;
+        } else {
+            log_err("sync", "%s: %s", s->st.name, err);
+            /* Retry a failed source sooner than its interval, but not in a tight loop. */
+            long retry =
+                15000L << (s->st.consecutive_failures < 5 ? s->st.consecutive_failures : 5);
+            s->next_ms = util_now_ms() + (retry < interval_ms ? retry : interval_ms);
+            if (!store_ping(d->store))
+                break;
+        }
+        d->dirty = 1;
+    }
+}
+
+static int compute_and_publish(struct daemon *d, struct buf *page_out)
+{
+    struct model m;
+    struct buf page;
+    char err[1024];
+    struct ldate today = today_for(d->cfg);
+    int rc = -1;
+
+    buf_init(&page);
+    memset(&m, 0, sizeof m);
+    if (d->store) {
+        if (model_compute(store_conn(d->store), d->cfg, &today, &m, err, sizeof err) != 0) {
+            log_err("rates", "%s", err);
+            memset(&m, 0, sizeof m);
+        } else {
+            rc = 0;
+        }
+    }
+    m.leader = d->leader;
+    struct source_status *st = calloc(d->nsrcs ? d->nsrcs : 1, sizeof *st);
+    for (size_t i = 0; st && i < d->nsrcs; i++)
+        st[i] = d->srcs[i].st;
+    if (!st || met_render(&m, st, d->nsrcs, &page) != 0 || page.oom) {
+        log_err("main", "out of memory rendering /metrics");
+        rc = -1;
+    } else if (page_out) {
+        buf_append(page_out, page.data, page.len);
+    }
+    free(st);
+    if (!page.oom && page.len > 0) {
+        size_t len;
+        char *data = buf_steal(&page, &len);
+        snapshot_set_metrics(d->snap, data, len);
+    }
+    buf_free(&page);
+    model_clear(&m);
+    if (rc == 0) {
+        d->computed_for = today;
+        d->dirty = 0;
+    }
+    return rc;
+}
+
+static void reload(struct daemon *d)
+{
+    struct config *ncfg = NULL;
+    struct src *nsrcs = NULL;
+    char err[1024];
+
+    sdn_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)sdn_monotonic_usec());
+    log_notice("main", "reloading %s", d->cli.config_path);
+    if (cfg_load(d->cli.config_path, &ncfg, err, sizeof err) != 0) {
+        log_err("main", "reload failed, keeping the old configuration: %s", err);
+        goto done;
+    }
+    if (build_sources(ncfg, d->srcs, d->nsrcs, &nsrcs, err, sizeof err) != 0) {
+        log_err("main", "reload failed, keeping the old configuration: %s", err);
+        cfg_free(ncfg);
+        goto done;
+    }
+    if (strcmp(ncfg->http_listen, d->cfg->http_listen) != 0 ||
+        ncfg->http_max_connections != d->cfg->http_max_connections ||
+        ncfg->http_timeout_s != d->cfg->http_timeout_s)
+        log_warn("main", "[http] changes take effect at the next restart");
+    if (strcmp(ncfg->db_conninfo, d->cfg->db_conninfo) != 0 ||
+        (ncfg->db_password == NULL) != (d->cfg->db_password == NULL) ||
+        (ncfg->db_password && strcmp(ncfg->db_password, d->cfg->db_password) != 0)) {
+        store_free(d->store);
+        d->store = NULL;
+        d->leader = 0;
+        d->next_db_try_ms = 0;
+    }
+    free_sources(d->srcs, d->nsrcs);
+    d->srcs = nsrcs;
+    d->nsrcs = ncfg->nsources;
+    cfg_free(d->cfg);
+    d->cfg = ncfg;
+    if (d->api)
+        api_update(d->api, ncfg);
+    if (!d->cli.log_level && ncfg->log_level) {
+        enum log_level lvl;
+        if (log_parse_level(ncfg->log_level, &lvl) == 0)
+            log_set_level(lvl);
+    }
+    d->dirty = 1;
+    log_notice("main", "configuration reloaded: %zu source(s)", d->nsrcs);
+done:
+    sdn_notify("READY=1");
+}
+
+/* Sleeps up to ms, cut short by any signal. */
+static void nap(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int64_t next_event_ms(const struct daemon *d)
+{
+    int64_t next = d->next_compute_ms;
+    if (d->leader)
+        for (size_t i = 0; i < d->nsrcs; i++)
+            if (d->srcs[i].next_ms < next)
+                next = d->srcs[i].next_ms;
+    return next;
+}
+
+static int run_loop(struct daemon *d)
+{
+    int ready = 0;
+    while (!g_stop) {
+        if (g_reload) {
+            g_reload = 0;
+            reload(d);
+        }
+        if (ensure_store(d) == 0) {
+            /* Ready once HTTP listens and the migrations ran. */
+            if (!ready) {
+                sdn_notify("READY=1");
+                ready = 1;
+            }
+            update_leadership(d);
+            if (d->leader)
+                run_due_sources(d, 0);
+        }
+        int64_t now = util_now_ms();
+        struct ldate today = today_for(d->cfg);
+        if (d->dirty || now >= d->next_compute_ms || ldate_cmp(&today, &d->computed_for) != 0) {
+            if (!g_stop) {
+                compute_and_publish(d, NULL);
+                d->next_compute_ms = util_now_ms() + d->cfg->metrics_interval_s * 1000;
+            }
+        }
+        publish_state(d);
+        heartbeat(d);
+        int64_t wait = next_event_ms(d) - util_now_ms();
+        if (!d->store && d->next_db_try_ms - util_now_ms() < wait)
+            wait = d->next_db_try_ms - util_now_ms();
+        if (wait > 1000)
+            wait = 1000; /* stay responsive to the watchdog and the clock */
+        if (wait > 0 && !g_stop && !g_reload)
+            nap((long)wait);
+    }
+    sdn_notify("STOPPING=1");
+    log_notice("main", "stopping");
+    return EX_OK;
+}
+
+static int run_once(struct daemon *d)
+{
+    struct buf page;
+    int rc = EX_OK;
+
+    if (ensure_store(d) != 0)
+        return EX_UNAVAILABLE;
+    update_leadership(d);
+    if (!d->leader)
+        log_warn("main", "another instance is the writer; computing without syncing");
+    else
+        run_due_sources(d, 1);
+    for (size_t i = 0; i < d->nsrcs; i++)
+        if (!d->srcs[i].st.up && d->leader)
+            rc = EX_UNAVAILABLE;
+    buf_init(&page);
+    if (compute_and_publish(d, &page) != 0)
+        rc = EX_UNAVAILABLE;
+    if (page.len > 0)
+        fwrite(page.data, 1, page.len, stdout);
+    buf_free(&page);
+    fflush(stdout);
+    return g_stop ? EX_TEMPFAIL : rc;
+}
+
+static int start_http(struct daemon *d)
+{
+    char err[512];
+    struct http_options o = {
+        .listen = d->cfg->http_listen,
+        .max_connections = d->cfg->http_max_connections,
+        .timeout_s = d->cfg->http_timeout_s,
+        .snap = d->snap,
+        .api = api_handle,
+        .api_ctx = d->api,
+        /* The main loop beats at least every second outside long syncs, and after every
+         * page inside them; a minute of silence means it is stuck. */
+        .stale_after_s = 300,
+    };
+    d->http = http_start(&o, err, sizeof err);
+    if (!d->http) {
+        log_err("http", "%s", err);
+        return -1;
+    }
+    log_notice("http", "listening on %s", d->cfg->http_listen);
+    return 0;
+}
+
+static int setup(struct daemon *d)
+{
+    char err[1024];
+    d->fetcher = fetch_new();
+    d->snap = snapshot_new();
+    d->api = api_new(d->cfg);
+    if (!d->fetcher || !d->snap || !d->api) {
+        log_err("main", "out of memory");
+        return EX_OSERR;
+    }
+    fetch_set_stop_flag(d->fetcher, (volatile int *)&g_stop);
+    if (build_sources(d->cfg, NULL, 0, &d->srcs, err, sizeof err) != 0) {
+        log_err("main", "%s", err);
+        return EX_CONFIG;
+    }
+    d->nsrcs = d->cfg->nsources;
+    uint64_t usec;
+    if (sdn_watchdog_usec(&usec))
+        d->watchdog_usec = usec;
+    return EX_OK;
+}
+
+static void teardown(struct daemon *d)
+{
+    http_stop(d->http);
+    api_free(d->api);
+    free_sources(d->srcs, d->nsrcs);
+    store_free(d->store);
+    fetch_free(d->fetcher);
+    snapshot_free(d->snap);
+    cfg_free(d->cfg);
+}
+
+static int load_config(struct daemon *d)
+{
+    char err[1024];
+    if (cfg_load(d->cli.config_path, &d->cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return EX_CONFIG;
+    }
+    enum log_level lvl = LOG_LVL_INFO;
+    const char *name = d->cli.log_level ? d->cli.log_level : d->cfg->log_level;
+    if (name)
+        log_parse_level(name, &lvl);
+    log_set_level(lvl);
+    return EX_OK;
+}
+
+static int migrate_only(struct daemon *d)
+{
+    char err[1024];
+    struct store *st =
+        store_open(d->cfg->db_conninfo, d->cfg->db_password, "onestopd-migrate", err, sizeof err);
+    if (!st) {
+        log_err("main", "%s", err);
+        return EX_UNAVAILABLE;
+    }
+    store_free(st);
+    log_notice("main", "the database schema is up to date");
+    return EX_OK;
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon d;
+    char err[512];
+    int rc;
+
+    memset(&d, 0, sizeof d);
+    if (cli_parse(argc, argv, &d.cli, err, sizeof err) != 0) {
+        fprintf(stderr, "onestopd: %s\nTry 'onestopd --help'.\n", err);
+        return EX_USAGE;
+    }
+    switch (d.cli.action) {
+    case CLI_HELP:
+        cli_usage(stdout);
+        return EX_OK;
+    case CLI_VERSION:
+        printf("onestopd %s\n", ONESTOP_VERSION);
+        return EX_OK;
+    case CLI_PRINT_REFERENCE:
+        cfg_print_reference(stdout);
+        return EX_OK;
+    default:
+        break;
+    }
+    if ((rc = load_config(&d)) != EX_OK)
+        return rc;
+    if (d.cli.action == CLI_CHECK_CONFIG) {
+        printf("%s: OK\n", d.cli.config_path);
+        cfg_free(d.cfg);
+        return EX_OK;
+    }
+    if (d.cli.action == CLI_PRINT_CONFIG) {
+        cfg_print(d.cfg, stdout);
+        cfg_free(d.cfg);
+        return EX_OK;
+    }
+    if (install_signals() != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        log_err("main", "initialisation failed: %s", strerror(errno));
+        cfg_free(d.cfg);
+        return EX_OSERR;
+    }
+    if (d.cli.action == CLI_MIGRATE) {
+        rc = migrate_only(&d);
+        cfg_free(d.cfg);
+        curl_global_cleanup();
+        return rc;
+    }
+    log_notice("main", "onestopd %s starting (%zu source(s))", ONESTOP_VERSION, d.cfg->nsources);
+    rc = setup(&d);
+    if (rc == EX_OK) {
+        if (d.cli.once) {
+            rc = run_once(&d);
+        } else if (start_http(&d) != 0) {
+            rc = EX_OSERR;
+        } else {
+            rc = run_loop(&d);
+        }
+    }
+    teardown(&d);
+    curl_global_cleanup();
+    return rc;
+}
