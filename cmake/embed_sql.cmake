@@ -1,6 +1,7 @@
 # Turns sql/NNNN_name.sql files into a C table (cmake -P mode).
 set(body "/* generated from the sql directory by cmake/embed_sql.cmake; do not edit */\n#include \"migrate.h\"\n\n")
 set(table "const struct migration migrate_embedded[] = {\n")
+string(REPLACE "|" ";" FILES "${FILES}")
 set(i 0)
 foreach(f ${FILES})
   get_filename_component(name ${f} NAME_WE)

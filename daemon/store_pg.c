@@ -26,8 +26,6 @@ struct kind_sql {
     const char *create_stage;
     const char *upsert;
     const char *delete_source; /* FEED_WHOLE only */
-    const char *key_expr;      /* the quarantine key of a staged good record */
-    const char *updated_expr;
 };
 
 static const struct kind_sql KIND_SQL[FEED_KIND_COUNT] = {
@@ -58,8 +56,6 @@ static const struct kind_sql KIND_SQL[FEED_KIND_COUNT] = {
             " source = EXCLUDED.source, raw = EXCLUDED.raw, stored_at = now()"
             " WHERE d.updated_at <= EXCLUDED.updated_at",
             NULL,
-            "c0",
-            "c17",
         },
     [FEED_PROCEDURE] =
         {
@@ -77,8 +73,6 @@ static const struct kind_sql KIND_SQL[FEED_KIND_COUNT] = {
             " source = EXCLUDED.source, raw = EXCLUDED.raw"
             " WHERE p.updated_at <= EXCLUDED.updated_at",
             "DELETE FROM procedures WHERE source = $1",
-            "c0 || '|' || c1",
-            "c7",
         },
     [FEED_SHIPMENT] =
         {
@@ -101,8 +95,6 @@ static const struct kind_sql KIND_SQL[FEED_KIND_COUNT] = {
             " source = EXCLUDED.source, raw = EXCLUDED.raw"
             " WHERE s.updated_at <= EXCLUDED.updated_at",
             NULL,
-            "c0",
-            "c10",
         },
 };
 
@@ -110,16 +102,16 @@ static const char *const CREATE_STAGE_REJECT =
     "CREATE TEMP TABLE IF NOT EXISTS stage_reject (record_key text, reason text, detail text,"
     " updated_at text, raw text, seq int) ON COMMIT DELETE ROWS";
 
-/* A record fetched twice is one quarantine row: keyed by its key, or by the hash of its
- * JSON when the key is what is missing. */
+/* A record fetched twice is one quarantine row: rows are told apart by the hash of
+ * their canonical JSON (jsonb orders keys), so identical items count once. */
 static const char *const INSERT_REJECTS =
-    "INSERT INTO quarantine AS q (source, feed, record_key, reason, detail, updated_at, raw)"
-    " SELECT DISTINCT ON (k) $1, $2, k, reason, detail, updated_at::timestamp, raw::jsonb"
-    " FROM (SELECT coalesce(record_key, 'md5:' || md5(raw)) AS k, * FROM stage_reject) r"
-    " ORDER BY k, seq DESC"
-    " ON CONFLICT (source, feed, record_key) DO UPDATE SET reason = EXCLUDED.reason,"
-    " detail = EXCLUDED.detail, updated_at = EXCLUDED.updated_at, raw = EXCLUDED.raw,"
-    " times_seen = q.times_seen + 1, last_seen = now()";
+    "INSERT INTO quarantine AS q (source, feed, record_hash, record_key, reason, detail,"
+    " updated_at, raw)"
+    " SELECT DISTINCT ON (h) $1, $2, h, record_key, reason, detail, updated_at::timestamp, j"
+    " FROM (SELECT md5(raw::jsonb::text) AS h, raw::jsonb AS j, * FROM stage_reject) r"
+    " ORDER BY h, seq DESC"
+    " ON CONFLICT (source, feed, record_hash) DO UPDATE SET reason = EXCLUDED.reason,"
+    " detail = EXCLUDED.detail, times_seen = q.times_seen + 1, last_seen = now()";
 
 static const char *const UPSERT_CURSOR =
     "INSERT INTO sync_cursors (source, feed, cursor_time, cursor_key, pages)"
@@ -351,26 +343,6 @@ static int exec_params(PGconn *conn, const char *sql, int n, const char *const *
     return rc;
 }
 
-/* A good version stored now supersedes any quarantined version of the same key that is
- * not newer than it. */
-static int release_quarantine(PGconn *conn, const char *source, const struct feed_desc *fd,
-                              const struct record_batch *b, char *err, size_t errlen)
-{
-    const struct kind_sql *k = &KIND_SQL[fd->kind];
-    char sql[512];
-    const char *params[2] = {source, fd->name};
-
-    if (b->nrecs == 0)
-        return 0;
-    /* Only fixed identifiers from KIND_SQL are formatted in; values go as parameters. */
-    snprintf(sql, sizeof sql,
-             "DELETE FROM quarantine q USING %s s WHERE q.source = $1 AND q.feed = $2"
-             " AND q.record_key = %s"
-             " AND (q.updated_at IS NULL OR q.updated_at <= %s::timestamp)",
-             k->stage, k->key_expr, k->updated_expr);
-    return exec_params(conn, sql, 2, params, "releasing quarantine", err, errlen);
-}
-
 static int store_in_tx(struct store *st, const char *source, const struct feed_desc *fd,
                        const struct record_batch *b, int whole, char *err, size_t errlen)
 {
@@ -393,8 +365,6 @@ static int store_in_tx(struct store *st, const char *source, const struct feed_d
         return -1;
     if (b->nrejs > 0 &&
         exec_params(conn, INSERT_REJECTS, 2, qparams, "quarantine", err, errlen) != 0)
-        return -1;
-    if (!whole && release_quarantine(conn, source, fd, b, err, errlen) != 0)
         return -1;
     if (!whole && b->cursor_time[0]) {
         const char *cparams[4] = {source, fd->name, b->cursor_time,

@@ -72,12 +72,13 @@ CREATE TABLE sync_cursors (
     PRIMARY KEY (source, feed)
 );
 
--- Records that could not be understood: one row per distinct record (by its key, or by
--- the hash of its JSON when it has no key), with the latest reason.
+-- Records that could not be understood: one row per distinct record (the same JSON
+-- fetched twice is one row), with its key when it has one and the reason.
 CREATE TABLE quarantine (
     source      text NOT NULL,
     feed        text NOT NULL,
-    record_key  text NOT NULL,
+    record_hash text NOT NULL,                  -- md5 of the canonical (jsonb) text
+    record_key  text,                           -- MaHoSo / ItemCode / MaTTHC|MaDonVi
     reason      text NOT NULL,
     detail      text NOT NULL,
     updated_at  timestamp,
@@ -85,6 +86,7 @@ CREATE TABLE quarantine (
     times_seen  bigint NOT NULL DEFAULT 1,
     first_seen  timestamptz NOT NULL DEFAULT now(),
     last_seen   timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (source, feed, record_key)
+    PRIMARY KEY (source, feed, record_hash)
 );
 CREATE INDEX quarantine_reason_idx ON quarantine (source, reason);
+CREATE INDEX quarantine_key_idx ON quarantine (record_key);
