@@ -18,7 +18,10 @@ static const char *const COUNTS_SQL =
     " SELECT agency, status, channel, return_by_post, received_at::date AS r,"
     "  finished_at::date AS f, due_at::date AS u"
     " FROM dossiers"
-    " WHERE status NOT IN (1, 3) AND received_at::date <= greatest($2::date, $3::date))"
+    /* Only dossiers received by the end and still open at the start can count; comparing
+     * the raw timestamps with dates (midnight) keeps the filter index-friendly. */
+    " WHERE status NOT IN (1, 3) AND received_at < greatest($2::date, $3::date) + 1"
+    "  AND (status IN (2,4,5,6,8) OR finished_at >= least($1::date, $3::date)))"
     " SELECT agency, grouping(agency),"
     "  count(*) FILTER (WHERE r < $1::date AND (status IN (2,4,5,6,8) OR f >= $1::date)),"
     "  count(*) FILTER (WHERE r BETWEEN $1::date AND $2::date AND channel = 2),"
@@ -40,12 +43,11 @@ static const char *const COUNTS_SQL =
     " FROM d GROUP BY GROUPING SETS ((agency), ())";
 
 /* Every known agency, with the name of its most recently updated dossier: greatest
- * (NgayCapNhat, MaHoSo), codes compared byte by byte. */
+ * (NgayCapNhat, MaHoSo), codes compared byte by byte (dossiers_agency_latest_idx). */
 static const char *const AGENCIES_SQL =
-    "SELECT a.agency, n.agency_name FROM"
-    " (SELECT agency FROM dossiers UNION SELECT agency FROM procedures) a"
-    " LEFT JOIN (SELECT DISTINCT ON (agency) agency, agency_name FROM dossiers"
-    "  ORDER BY agency, updated_at DESC, code COLLATE \"C\" DESC) n USING (agency)"
+    "SELECT a.agency, (SELECT d.agency_name FROM dossiers d WHERE d.agency = a.agency"
+    "  ORDER BY d.updated_at DESC, d.code COLLATE \"C\" DESC LIMIT 1)"
+    " FROM (SELECT DISTINCT agency FROM dossiers UNION SELECT agency FROM procedures) a"
     " WHERE $1::text IS NULL OR a.agency = $1::text";
 
 long rates_received(const struct b06_counts *c)
