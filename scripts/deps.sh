@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what onestopd needs to build, test and run its demo (Debian 12, as root).
+set -euo pipefail
+PKGS=(
+  build-essential cmake pkg-config
+  libcurl4-openssl-dev libjansson-dev libpq-dev libmicrohttpd-dev libutf8proc-dev
+  libcmocka-dev
+  postgresql-15 postgresql-client-15
+  python3 curl ca-certificates procps
+  prometheus prometheus-alertmanager
+  dpkg-dev systemd man-db  # the package test: dpkg-shlibdeps, systemd-analyze, man
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+    exit 69
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+fi
