@@ -25,6 +25,8 @@
 struct fetcher {
     CURL *h;
     volatile int *stop;
+    void (*tick)(void *ctx);
+    void *tick_ctx;
     char errbuf[CURL_ERROR_SIZE];
 
     /* the exchange in progress */
@@ -79,6 +81,12 @@ void fetch_response_clear(struct fetch_response *r)
 void fetch_set_stop_flag(struct fetcher *f, volatile int *stop)
 {
     f->stop = stop;
+}
+
+void fetch_set_tick(struct fetcher *f, void (*tick)(void *ctx), void *ctx)
+{
+    f->tick = tick;
+    f->tick_ctx = ctx;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -278,6 +286,8 @@ static int sleep_interruptible(const struct fetcher *f, long ms)
 
         if (f->stop && *f->stop)
             return -1;
+        if (f->tick)
+            f->tick(f->tick_ctx);
         left = deadline - util_now_ms();
         if (left <= 0)
             return 0;

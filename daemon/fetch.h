@@ -42,6 +42,10 @@ int fetch_once(struct fetcher *f, const struct fetch_opts *o, const char *method
 /* Sets the flag the retry loop polls to stop waiting early (a shutdown). Borrowed. */
 void fetch_set_stop_flag(struct fetcher *f, volatile int *stop);
 
+/* Called between sleep slices of a backoff, so a long retry keeps the caller's
+ * watchdog and heartbeat going (the process is waiting, not stuck). */
+void fetch_set_tick(struct fetcher *f, void (*tick)(void *ctx), void *ctx);
+
 /* What the caller's authorizer does: add auth headers to *hdrs (which it may
  * curl_slist_append to). force=1 after a 401: drop any cached token first. */
 typedef int (*fetch_auth_fn)(void *ctx, struct fetcher *f, struct curl_slist **hdrs, int force,
