@@ -68,6 +68,12 @@ const char *adp_names(void);
 struct adapter *adp_new(const struct source_cfg *cfg, char *err, size_t errlen);
 void adp_free(struct adapter *ad);
 
+/* url.c: base_url + path, then "?" (or "&" when the path has a query already). */
+void adp_url_start(struct buf *b, const char *base, const char *path);
+/* Appends name=value (percent-encoded) after the right separator; 0, or -1 on no memory. */
+int adp_url_param(struct buf *b, const char *name, const char *value);
+void adp_url_param_long(struct buf *b, const char *name, long value);
+
 extern const struct adapter_ops adapter_igate_ops;
 extern const struct adapter_ops adapter_vnpost_ops;
 

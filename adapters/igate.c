@@ -89,29 +89,6 @@ static size_t igate_feeds_fn(const struct adapter *ad, const struct feed_desc **
     return n;
 }
 
-/* Starts a URL: base_url + path (without doubling the slash between them) and the
- * separator the query string goes on with. */
-static void igate_base(struct buf *b, const char *base, const char *path)
-{
-    size_t n = strlen(base);
-    if (n > 0 && base[n - 1] == '/' && path[0] == '/')
-        n--;
-    buf_append(b, base, n);
-    buf_puts(b, path);
-    buf_puts(b, strchr(path, '?') ? "&" : "?");
-}
-
-/* Appends an escaped query value; 0, or -1 when out of memory. */
-static int igate_param(struct buf *b, const char *name, const char *value)
-{
-    char *e = fetch_escape(value);
-    if (!e)
-        return -1;
-    buf_printf(b, "&%s=%s", name, e);
-    free(e);
-    return 0;
-}
-
 static char *igate_page_url(const struct adapter *ad, const struct feed_desc *fd,
                             const struct feed_cursor *cur, long page)
 {
@@ -122,14 +99,15 @@ static char *igate_page_url(const struct adapter *ad, const struct feed_desc *fd
     buf_init(&b);
     if (fd->kind == FEED_DOSSIER) {
         /* Always page 0: the keyset cursor, not the page number, walks the feed. */
-        igate_base(&b, cfg->base_url, igate_or(cfg->dossier_path, IGATE_DEFAULT_DOSSIER_PATH));
+        adp_url_start(&b, cfg->base_url, igate_or(cfg->dossier_path, IGATE_DEFAULT_DOSSIER_PATH));
         buf_printf(&b, "spec=page&page=0&size=%ld&sort=updatedDate,asc", size);
-        if (cur && cur->time[0] && igate_param(&b, "updated-from", cur->time) < 0)
+        if (cur && cur->time[0] && adp_url_param(&b, "updated-from", cur->time) < 0)
             goto fail;
-        if (cur && cur->key && cur->key[0] && igate_param(&b, "after-code", cur->key) < 0)
+        if (cur && cur->key && cur->key[0] && adp_url_param(&b, "after-code", cur->key) < 0)
             goto fail;
     } else if (fd->kind == FEED_PROCEDURE) {
-        igate_base(&b, cfg->base_url, igate_or(cfg->procedure_path, IGATE_DEFAULT_PROCEDURE_PATH));
+        adp_url_start(&b, cfg->base_url,
+                      igate_or(cfg->procedure_path, IGATE_DEFAULT_PROCEDURE_PATH));
         buf_printf(&b, "spec=page&page=%ld&size=%ld", page < 0 ? 0 : page, size);
     } else {
         goto fail;

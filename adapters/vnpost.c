@@ -70,40 +70,25 @@ static int vnpost_authorize(void *ctx, struct fetcher *f, struct curl_slist **hd
     return 0;
 }
 
-/* Appends "name=escaped value&"; 0, or -1 when out of memory. */
-static int vnpost_param(struct buf *b, const char *name, const char *value)
-{
-    char *e = fetch_escape(value);
-    if (!e)
-        return -1;
-    buf_printf(b, "%s=%s&", name, e);
-    free(e);
-    return 0;
-}
-
 static char *vnpost_page_url(const struct adapter *ad, const struct feed_desc *fd,
                              const struct feed_cursor *cur, long page)
 {
     const struct source_cfg *cfg = ad->cfg;
     const char *path = cfg->shipment_path ? cfg->shipment_path : VNPOST_DEFAULT_SHIPMENT_PATH;
     long size = cfg->page_size > 0 ? cfg->page_size : VNPOST_DEFAULT_PAGE_SIZE;
-    size_t n = strlen(cfg->base_url);
     struct buf b;
 
     if (fd->kind != FEED_SHIPMENT)
         return NULL;
     buf_init(&b);
-    if (n > 0 && cfg->base_url[n - 1] == '/' && path[0] == '/')
-        n--;
-    buf_append(&b, cfg->base_url, n);
-    buf_puts(&b, path);
-    buf_puts(&b, strchr(path, '?') ? "&" : "?");
-    if (cur && cur->time[0] && vnpost_param(&b, "from", cur->time) < 0)
+    adp_url_start(&b, cfg->base_url, path);
+    if (cur && cur->time[0] && adp_url_param(&b, "from", cur->time) < 0)
         goto fail;
-    if (cur && cur->key && cur->key[0] && vnpost_param(&b, "after", cur->key) < 0)
+    if (cur && cur->key && cur->key[0] && adp_url_param(&b, "after", cur->key) < 0)
         goto fail;
     /* Always the first page (1-based here): the keyset cursor walks the feed. */
-    buf_printf(&b, "page=1&pageSize=%ld", size);
+    adp_url_param_long(&b, "page", 1);
+    adp_url_param_long(&b, "pageSize", size);
     if (b.oom)
         goto fail;
     return buf_steal(&b, NULL);
