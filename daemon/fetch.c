@@ -147,6 +147,20 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* libcurl calls this about once a second even while a server sends nothing: a shutdown
+ * aborts the request, and the tick keeps the watchdog fed during a slow one. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct fetcher *f = ctx;
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    if (f->stop && *f->stop)
+        return 1;
+    if (f->tick)
+        f->tick(f->tick_ctx);
+    return 0;
+}
+
 int fetch_once(struct fetcher *f, const struct fetch_opts *o, const char *method, const char *url,
                const struct curl_slist *hdrs, const char *post_body, struct fetch_response *out,
                char *err, size_t errlen)
@@ -188,6 +202,9 @@ int fetch_once(struct fetcher *f, const struct fetch_opts *o, const char *method
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, f);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "onestopd/" ONESTOP_VERSION);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, f);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     /* A Content-Length over the limit fails before any byte is read. */
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->max_body);

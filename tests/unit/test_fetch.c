@@ -593,6 +593,39 @@ static void test_stop_interrupts_backoff(void **state)
     fetch_free(f);
 }
 
+static int ticks;
+static void count_tick(void *ctx)
+{
+    (void)ctx;
+    ticks++;
+}
+
+/* A server that takes 3 s to answer: a shutdown aborts the request itself (not only
+ * the backoff), and the tick runs while waiting so a watchdog stays fed. */
+static void test_stop_interrupts_slow_request(void **state)
+{
+    static const struct step s[] = {
+        {.status = 200, .ctype = "application/json", .body = JSON_OK, .delay_ms = 3000}};
+    struct fetch_opts o = quick;
+    struct fetcher *f = fetch_new();
+    pthread_t th;
+
+    o.timeout_ms = 20000;
+    stop_flag = 0;
+    ticks = 0;
+    fetch_set_stop_flag(f, &stop_flag);
+    fetch_set_tick(f, count_tick, NULL);
+    script(s, ARRAY_LEN(s));
+    pthread_create(&th, NULL, raise_stop, NULL);
+    struct run r = get(&o, "/slow", NULL, NULL, f);
+    pthread_join(th, NULL);
+    assert_int_equal(r.rc, -1);
+    assert_true(r.ms < 2500);
+    assert_true(ticks > 0);
+    fetch_free(f);
+    usleep(3200 * 1000); /* let the server finish the delayed answer */
+}
+
 static void test_timeout_and_refused(void **state)
 {
     static const struct step s[] = {
@@ -764,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_gives_up),
         cmocka_unit_test(test_body_limit),
         cmocka_unit_test(test_stop_interrupts_backoff),
+        cmocka_unit_test(test_stop_interrupts_slow_request),
         cmocka_unit_test(test_timeout_and_refused),
         cmocka_unit_test(test_log_hides_query),
         cmocka_unit_test(test_once_post_and_keepalive),
