@@ -27,6 +27,9 @@ enum opt_type {
     OT_PERIOD_MODE, /* enum period_mode */
     OT_ADAPTER,     /* a name adp_find() knows */
     OT_CONNINFO,    /* libpq conninfo without a password */
+    OT_URL_LIST,    /* one or more http(s) URLs separated by blanks, kept as a string */
+    OT_DURATION0,   /* like OT_DURATION, but 0 ("0s") is allowed */
+    OT_POINTS,      /* double in (0, 100]: percentage points */
 };
 
 #define OPT_REQUIRED 0x1    /* must be given (reported at the section header) */
@@ -91,6 +94,40 @@ static const struct cfg_option options[] = {
      "On-time target (0 to 1), to be beaten. Unset: the previous year's province-wide "
      "on-time ratio from the stored data."},
 
+    {"alert", "webhook_url", OT_URL_LIST, C(alert_webhook_urls), NULL, 0, 0, 0, 0,
+     "Webhook(s) that receive alert notifications in the Alertmanager webhook format: one or "
+     "more http:// or https:// URLs separated by spaces. Unset: no webhook."},
+    {"alert", "bearer_token_file", OT_SECRET_FILE, C(alert_bearer_token_file), NULL, 0, 0, 0,
+     C(alert_bearer_token),
+     "File holding a token sent to the webhooks as \"Authorization: Bearer TOKEN\" (looked "
+     "up like password_file)."},
+    {"alert", "alertmanager_url", OT_URL_LIST, C(alert_alertmanager_urls), NULL, 0, 0, 0, 0,
+     "Alertmanager(s) to post active alerts to (POST URL/api/v2/alerts), separated by spaces. "
+     "Unset: none."},
+    {"alert", "external_url", OT_URL, C(alert_external_url), NULL, 0, 0, OPT_STRIP_SLASH, 0,
+     "This daemon's URL as receivers should link to it (externalURL, generatorURL). Unset: "
+     "http://LISTEN from [http]."},
+    {"alert", "for", OT_DURATION0, C(alert_for_s), "15m", 0, 0, 0, 0,
+     "How long a rule's condition must hold (pending) before the alert fires; 0s fires at "
+     "once."},
+    {"alert", "repeat_interval", OT_DURATION, C(alert_repeat_interval_s), "24h", 0, 0, 0, 0,
+     "A firing alert is notified again after this long while it lasts."},
+    {"alert", "drop_points", OT_POINTS, C(alert_drop_points), "2", 0, 0, 0, 0,
+     "OnTimeRatioDropped fires when the on-time ratio fell by at least this many percentage "
+     "points (more than 0, at most 100) since drop_window ago."},
+    {"alert", "drop_window", OT_DURATION, C(alert_drop_window_s), "7d", 0, 0, 0, 0,
+     "How far back OnTimeRatioDropped compares the on-time ratio (whole days, at least 1d)."},
+    {"alert", "stale_after", OT_DURATION, C(alert_stale_after_s), NULL, 0, 0, 0, 0,
+     "SourceStale fires when a source had no successful sync for this long. Unset: 3 times "
+     "that source's interval."},
+    {"alert", "down_after", OT_LONG, C(alert_down_after), "3", 1, 1000, 0, 0,
+     "SourceDown fires after this many failed sync attempts in a row."},
+    {"alert", "timeout", OT_DURATION, C(alert_timeout_s), "10s", 0, 0, 0, 0,
+     "Timeout of one delivery request to a webhook or an Alertmanager."},
+    {"alert", "max_retries", OT_LONG, C(alert_max_retries), "3", 0, 10, 0, 0,
+     "Retries of a failed delivery, with exponential backoff, before it is put off to a later "
+     "cycle."},
+
     {SOURCE_SECTION, "adapter", OT_ADAPTER, S(adapter), NULL, 0, 0, OPT_REQUIRED, 0,
      "Adapter that speaks this source's protocol: igate or vnpost."},
     {SOURCE_SECTION, "base_url", OT_URL, S(base_url), NULL, 0, 0, OPT_REQUIRED | OPT_STRIP_SLASH, 0,
@@ -152,7 +189,7 @@ struct parser {
     struct {
         const char *name;
         int line;
-    } sections[16]; /* global sections already opened (the table has 5) */
+    } sections[16]; /* global sections already opened (the table has 6) */
     size_t nsections;
 
     char *err;
@@ -173,8 +210,10 @@ static int is_string_type(enum opt_type t)
 {
     switch (t) {
     case OT_DURATION:
+    case OT_DURATION0:
     case OT_LONG:
     case OT_RATIO:
+    case OT_POINTS:
     case OT_PERIOD_MODE:
         return 0;
     default:
@@ -316,6 +355,65 @@ static int check_url(const char *v)
     return 0;
 }
 
+/* Blank-separated URLs, at least one, each one check_url() accepts. */
+static int check_url_list(const char *v)
+{
+    char one[2048];
+    int n = 0;
+
+    while (*v) {
+        size_t len = strcspn(v, " \t");
+        if (len > 0) {
+            if (len >= sizeof(one))
+                return -1;
+            memcpy(one, v, len);
+            one[len] = '\0';
+            if (check_url(one) < 0)
+                return -1;
+            n++;
+        }
+        v += len;
+        v += strspn(v, " \t");
+    }
+    return n > 0 ? 0 : -1;
+}
+
+/* A duration that may be zero: "0", "0s", "0m", ... or anything util_parse_duration takes. */
+static int parse_duration0(const char *v, long *out)
+{
+    const char *p = v;
+
+    while (*p == '0')
+        p++;
+    if (p != v && (*p == '\0' || ((*p == 's' || *p == 'm' || *p == 'h' || *p == 'd') && !p[1]))) {
+        *out = 0;
+        return 0;
+    }
+    return util_parse_duration(v, out);
+}
+
+/* Percentage points: a plain decimal in (0, 100]. */
+static int parse_points(const char *s, double *out)
+{
+    const char *p = s;
+    int ndig = 0;
+    double v;
+
+    for (; *p >= '0' && *p <= '9'; p++)
+        ndig++;
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++)
+            ndig++;
+    }
+    if (ndig == 0 || *p != '\0')
+        return -1;
+    v = strtod(s, NULL);
+    if (!(v > 0.0 && v <= 100.0))
+        return -1;
+    *out = v;
+    return 0;
+}
+
 /* libpq's parser, so URIs (postgresql://user:secret@host/db) are caught as well. */
 static int check_conninfo(const char *v, char *msg, size_t msglen)
 {
@@ -388,6 +486,15 @@ static int set_value(const struct parser *ps, const struct cfg_option *o, void *
             return -1;
         }
         break;
+    case OT_URL_LIST:
+        if (check_url_list(v) < 0) {
+            snprintf(msg, msglen,
+                     "%s: expected one or more URLs like https://host[:port][/path], separated "
+                     "by spaces",
+                     o->name);
+            return -1;
+        }
+        break;
     case OT_URLPATH:
         if (v[0] != '\0' && (v[0] != '/' || strpbrk(v, "?# \t") != NULL)) {
             snprintf(msg, msglen, "%s: expected an absolute path like %s (no query string)",
@@ -425,6 +532,26 @@ static int set_value(const struct parser *ps, const struct cfg_option *o, void *
         }
         *(long *)dst = l;
         return 0;
+    case OT_DURATION0:
+        if (parse_duration0(v, &l) < 0) {
+            snprintf(msg, msglen, "%s: expected a duration like 0s, 90s, 5m, 1h or 7d (0s to 366d)",
+                     o->name);
+            return -1;
+        }
+        *(long *)dst = l;
+        return 0;
+    case OT_POINTS: {
+        double d;
+        if (parse_points(v, &d) < 0) {
+            snprintf(msg, msglen,
+                     "%s: expected percentage points above 0 and at most 100 like 2 or 1.5, got "
+                     "\"%s\"",
+                     o->name, v);
+            return -1;
+        }
+        *(double *)dst = d;
+        return 0;
+    }
     case OT_LONG:
         if (parse_long(v, &l) < 0 || l < o->min || l > o->max) {
             snprintf(msg, msglen, "%s: expected an integer from %ld to %ld, got \"%s\"", o->name,
@@ -580,6 +707,29 @@ static int end_section(struct parser *ps)
     return 0;
 }
 
+static size_t option_index(const char *section, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < NOPTS; i++)
+        if (strcmp(options[i].section, section) == 0 && strcmp(options[i].name, name) == 0)
+            break;
+    return i;
+}
+
+/* Checks that span options, run once the whole file is read. */
+static int check_global(struct parser *ps)
+{
+    /* The daily indicator rows are compared day to day: a window below a day compares a day
+     * with itself. */
+    if (ps->cfg->alert_drop_window_s % 86400 != 0) {
+        size_t i = option_index("alert", "drop_window");
+        return perr(ps, i < NOPTS ? ps->global_seen.line[i] : 0,
+                    "drop_window: expected whole days like 1d or 7d");
+    }
+    return 0;
+}
+
 static int valid_source_name(const char *s)
 {
     size_t n = strlen(s);
@@ -660,8 +810,8 @@ static int start_section(struct parser *ps, const char *name)
         ps->seen = &ps->global_seen;
     } else {
         return perr(ps, ps->line,
-                    "unknown section [%s] (expected daemon, database, http, metrics, targets "
-                    "or source.NAME)",
+                    "unknown section [%s] (expected daemon, database, http, metrics, targets, "
+                    "alert or source.NAME)",
                     name);
     }
     ps->sec_line = ps->line;
@@ -852,7 +1002,7 @@ int cfg_load(const char *path, struct config **out, char *err, size_t errlen)
         perr(&ps, 0, "read error: %s", strerror(errno));
         goto cleanup;
     }
-    if (end_section(&ps) < 0)
+    if (end_section(&ps) < 0 || check_global(&ps) < 0)
         goto cleanup;
 
     *out = cfg;
@@ -943,7 +1093,16 @@ static void print_option(FILE *f, const struct cfg_option *o, const void *base)
 
     switch (o->type) {
     case OT_DURATION:
+    case OT_DURATION0:
+        if (o->type == OT_DURATION && *(const long *)src == 0 && o->def == NULL) {
+            fprintf(f, "; %s = (unset)\n", o->name); /* optional, no default */
+            return;
+        }
         format_duration(*(const long *)src, tmp, sizeof(tmp));
+        print_value(f, o->name, tmp, NULL);
+        return;
+    case OT_POINTS:
+        snprintf(tmp, sizeof(tmp), "%g", *(const double *)src);
         print_value(f, o->name, tmp, NULL);
         return;
     case OT_LONG:
@@ -1041,6 +1200,8 @@ void cfg_print_reference(FILE *f)
             fprintf(f, " Range %ld to %ld.", o->min, o->max);
         else if (o->type == OT_DURATION)
             fputs(" A duration: 90s, 5m, 1h, 7d.", f);
+        else if (o->type == OT_DURATION0)
+            fputs(" A duration: 0s, 90s, 5m, 1h, 7d.", f);
         fputs(" |\n", f);
     }
 }

@@ -63,6 +63,21 @@ struct config {
     /* [daemon] */
     char *log_level; /* NULL = info */
 
+    /* [alert] */
+    char *alert_webhook_urls;      /* space-separated http(s) URLs; NULL = no webhook */
+    char *alert_bearer_token_file; /* optional */
+    char *alert_bearer_token;      /* loaded from alert_bearer_token_file; never logged */
+    char *alert_alertmanager_urls; /* space-separated Alertmanager base URLs; NULL = none */
+    char *alert_external_url;      /* externalURL of the payloads; NULL = from [http] listen */
+    long alert_for_s;              /* pending time before firing, 15m; 0 allowed */
+    long alert_repeat_interval_s;  /* 24h */
+    double alert_drop_points;      /* percentage points, 2 */
+    long alert_drop_window_s;      /* 7d; whole days */
+    long alert_stale_after_s;      /* 0 = 3 x each source's interval */
+    long alert_down_after;         /* failed attempts in a row, 3 */
+    long alert_timeout_s;          /* per delivery request, 10s */
+    long alert_max_retries;        /* retries of one delivery, 3 */
+
     struct source_cfg *sources;
     size_t nsources;
 };

@@ -50,6 +50,7 @@ static const char LANDING[] =
     "<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>\n"
     "<li><a href=\"/healthz\">/healthz</a>: liveness</li>\n"
     "<li><a href=\"/readyz\">/readyz</a>: readiness</li>\n"
+    "<li><a href=\"/api/v1/alerts\">/api/v1/alerts</a>: pending and firing alerts</li>\n"
     "<li><a href=\"/api/v1/report\">/api/v1/report</a>: "
     "report API (?from=YYYY-MM-DD&amp;to=YYYY-MM-DD[&amp;agency=CODE][&amp;format=json|csv])</li>\n"
     "</ul></body></html>\n";
@@ -195,6 +196,23 @@ static MHD_RESULT serve_readyz(struct http_server *h, struct MHD_Connection *c)
     return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, body);
 }
 
+/* The main loop renders the alert list into the snapshot: no database work here. */
+static MHD_RESULT serve_alerts(struct http_server *h, struct MHD_Connection *c)
+{
+    struct http_reply r = {.status = MHD_HTTP_OK, .content_type = CT_JSON};
+    int rc = snapshot_get_alerts(h->o.snap, &r.body, &r.len);
+
+    if (rc < 0)
+        return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+    if (rc == 0) { /* not evaluated yet */
+        r.body = xstrdup("{\"alerts\":[]}");
+        if (!r.body)
+            return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+        r.len = strlen(r.body);
+    }
+    return send_reply(c, &r, 0);
+}
+
 static const char *get_arg(void *conn, const char *name)
 {
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
@@ -248,6 +266,8 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char *ur
         return serve_healthz(h, c);
     if (strcmp(url, "/readyz") == 0)
         return serve_readyz(h, c);
+    if (strcmp(url, "/api/v1/alerts") == 0)
+        return serve_alerts(h, c);
     if (strcmp(url, "/api") == 0 || strncmp(url, "/api/", 5) == 0)
         return serve_api(h, c, url);
     return send_text(c, MHD_HTTP_NOT_FOUND, xstrdup("not found\n"));

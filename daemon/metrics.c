@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "version.h"
@@ -473,6 +474,31 @@ static void render_sources(const struct source_status *src, size_t nsrc, struct 
                {"source", src[i].name});
 }
 
+/* ---- alerts ---- */
+
+static void render_alerts(const struct model *m, struct buf *out)
+{
+    static const char active[] = "onestop_alert_active";
+    static const char notif[] = "onestop_alert_notifications_total";
+
+    family(out, active, "gauge",
+           "1 for each firing alert of the built-in rules (on the leader); period is empty for "
+           "rules without a period, source for rules not about a source");
+    for (size_t i = 0; i < m->nalerts; i++) {
+        const struct model_alert *a = &m->alerts[i];
+        SAMPLE(out, active, 1.0, {"alertname", a->alertname}, {"agency", a->agency},
+               {"period", a->period}, {"source", a->source}, {"severity", a->severity});
+    }
+    family(out, notif, "counter",
+           "Alert deliveries since start by receiver kind and result: success, failure (gave "
+           "up; tried again in a later cycle) or retry (an attempt failed and is retried)");
+    for (int r = 0; r < ALERT_RCV_COUNT; r++)
+        for (int k = 0; k < ALERT_RES_COUNT; k++)
+            SAMPLE(out, notif, (double)m->alert_notifications[r][k],
+                   {"receiver", model_alert_receiver_names[r]},
+                   {"result", model_alert_result_names[k]});
+}
+
 int met_render(const struct model *m, const struct source_status *src, size_t nsrc, struct buf *out)
 {
     static const struct model empty;
@@ -490,6 +516,7 @@ int met_render(const struct model *m, const struct source_status *src, size_t ns
     render_agency_info(m, computed, out);
     render_store(m, computed, out);
     render_sources(src, nsrc, out);
+    render_alerts(m, out);
 
     family(out, "onestop_metrics_computed_timestamp_seconds", "gauge",
            "Unix time the database-derived metrics were last computed; absent before the "
@@ -561,15 +588,14 @@ static int read_proc_stat(struct proc_stat *st)
     return 0;
 }
 
-static long long boot_time(void)
+/* Boot time as a unix time. /proc/stat's btime is hidden under systemd's ProcSubset=pid,
+ * so it is derived from the clocks instead: now minus the time since boot. */
+static double boot_time(void)
 {
-    char data[8192];
-    const char *p;
-
-    if (read_small("/proc/stat", data, sizeof data) != 0)
+    struct timespec real, boot;
+    if (clock_gettime(CLOCK_REALTIME, &real) != 0 || clock_gettime(CLOCK_BOOTTIME, &boot) != 0)
         return -1;
-    p = strstr(data, "\nbtime ");
-    return p ? atoll(p + 7) : -1;
+    return (double)(real.tv_sec - boot.tv_sec) + (double)(real.tv_nsec - boot.tv_nsec) / 1e9;
 }
 
 static long open_fds(void)
@@ -598,7 +624,7 @@ int met_render_process(struct buf *out)
     if (page <= 0)
         page = 4096;
     if (read_proc_stat(&st) == 0) {
-        long long btime = boot_time();
+        double btime = boot_time();
         family(out, "process_cpu_seconds_total", "counter",
                "Total user and system CPU time spent in seconds.");
         sample0(out, "process_cpu_seconds_total", (double)(st.utime + st.stime) / (double)ticks);
@@ -610,7 +636,7 @@ int met_render_process(struct buf *out)
             family(out, "process_start_time_seconds", "gauge",
                    "Start time of the process since unix epoch in seconds.");
             sample0(out, "process_start_time_seconds",
-                    (double)btime + (double)st.starttime / (double)ticks);
+                    btime + (double)st.starttime / (double)ticks);
         }
     }
     if (fds >= 0) {

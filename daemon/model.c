@@ -15,6 +15,9 @@ const char *const model_ship_direction_names[2] = {"to_agency", "to_applicant"};
 const char *const model_target_names[TGT_COUNT] = {"online_dossier", "online_procedure",
                                                    "postal_procedure", "on_time"};
 
+const char *const model_alert_receiver_names[ALERT_RCV_COUNT] = {"webhook", "alertmanager"};
+const char *const model_alert_result_names[ALERT_RES_COUNT] = {"success", "failure", "retry"};
+
 static const char *const PROCS_SQL =
     "SELECT agency, grouping(agency), count(*), count(*) FILTER (WHERE level IN (3, 4)),"
     " count(*) FILTER (WHERE level = 4), count(*) FILTER (WHERE postal)"
@@ -67,6 +70,15 @@ void model_clear(struct model *m)
         free(m->quarantine[i].reason);
     }
     free(m->quarantine);
+    for (size_t i = 0; i < m->nalerts; i++) {
+        struct model_alert *a = &m->alerts[i];
+        free(a->alertname);
+        free(a->agency);
+        free(a->period);
+        free(a->source);
+        free(a->severity);
+    }
+    free(m->alerts);
     memset(m, 0, sizeof *m);
 }
 

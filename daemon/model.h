@@ -55,6 +55,20 @@ enum target_indicator {
 #define TGT_COUNT 4
 extern const char *const model_target_names[TGT_COUNT];
 
+/* Alert notification counters (onestop_alert_notifications_total). */
+enum alert_receiver { ALERT_RCV_WEBHOOK, ALERT_RCV_ALERTMANAGER };
+#define ALERT_RCV_COUNT 2
+enum alert_result { ALERT_RES_SUCCESS, ALERT_RES_FAILURE, ALERT_RES_RETRY };
+#define ALERT_RES_COUNT 3
+extern const char *const model_alert_receiver_names[ALERT_RCV_COUNT];
+extern const char *const model_alert_result_names[ALERT_RES_COUNT];
+
+/* One firing alert as onestop_alert_active shows it. Every field is owned; "" where the
+ * label does not apply (period of a non-ratio rule, source of a non-source rule). */
+struct model_alert {
+    char *alertname, *agency, *period, *source, *severity;
+};
+
 struct overdue_count {
     char *agency; /* owned; "ALL" for the province */
     long count;
@@ -85,6 +99,11 @@ struct model {
     double targets[TGT_COUNT]; /* NaN when unknown (no on-time baseline) */
 
     int leader; /* this instance is the writer */
+
+    /* Filled by the alert module after the computation (alerts.h), not by model_compute. */
+    struct model_alert *alerts; /* firing alerts, sorted */
+    size_t nalerts;
+    unsigned long long alert_notifications[ALERT_RCV_COUNT][ALERT_RES_COUNT];
 };
 
 /* Frees the contents. Safe on a zeroed model. */

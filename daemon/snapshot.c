@@ -16,6 +16,8 @@ struct snapshot {
     size_t len;
     int db_up;
     int all_synced;
+    char *alerts; /* GET /api/v1/alerts body; NULL until the first evaluation */
+    size_t alerts_len;
     char *status;         /* NULL when never set */
     int64_t heartbeat_ms; /* util_now_ms() of the last heartbeat */
 };
@@ -41,24 +43,64 @@ void snapshot_free(struct snapshot *s)
         return;
     pthread_mutex_destroy(&s->mu);
     free(s->page);
+    free(s->alerts);
     free(s->status);
     free(s);
 }
 
-void snapshot_set_metrics(struct snapshot *s, char *page, size_t len)
+/* Swaps *slot for data under the lock; the old buffer is freed outside it. */
+static void swap_buffer(struct snapshot *s, char **slot, size_t *slot_len, char *data, size_t len)
 {
     char *old;
 
     if (!s) {
-        free(page);
+        free(data);
         return;
     }
     pthread_mutex_lock(&s->mu);
-    old = s->page;
-    s->page = page;
-    s->len = page ? len : 0;
+    old = *slot;
+    *slot = data;
+    *slot_len = data ? len : 0;
     pthread_mutex_unlock(&s->mu);
     free(old); /* outside the lock: requests only ever hold copies */
+}
+
+/* A NUL-terminated copy of a buffer, taken under the lock. 1, 0 (never set) or -1. */
+static int copy_buffer(struct snapshot *s, char *const *slot, const size_t *slot_len, char **out,
+                       size_t *len)
+{
+    int rc = 0;
+
+    *out = NULL;
+    *len = 0;
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    if (*slot) {
+        /* +1 keeps the copy NUL-terminated like the original buffer. */
+        char *copy = malloc(*slot_len + 1);
+        if (copy) {
+            memcpy(copy, *slot, *slot_len);
+            copy[*slot_len] = '\0';
+            *out = copy;
+            *len = *slot_len;
+            rc = 1;
+        } else {
+            rc = -1;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void snapshot_set_metrics(struct snapshot *s, char *page, size_t len)
+{
+    swap_buffer(s, s ? &s->page : NULL, s ? &s->len : NULL, page, len);
+}
+
+void snapshot_set_alerts(struct snapshot *s, char *json, size_t len)
+{
+    swap_buffer(s, s ? &s->alerts : NULL, s ? &s->alerts_len : NULL, json, len);
 }
 
 void snapshot_set_state(struct snapshot *s, int db_up, int all_synced, const char *status)
@@ -89,28 +131,12 @@ void snapshot_heartbeat(struct snapshot *s)
 
 int snapshot_get_metrics(struct snapshot *s, char **page, size_t *len)
 {
-    int rc = 0;
+    return copy_buffer(s, s ? &s->page : NULL, s ? &s->len : NULL, page, len);
+}
 
-    *page = NULL;
-    *len = 0;
-    if (!s)
-        return 0;
-    pthread_mutex_lock(&s->mu);
-    if (s->page) {
-        /* +1 keeps the copy NUL-terminated like the original buffer. */
-        char *copy = malloc(s->len + 1);
-        if (copy) {
-            memcpy(copy, s->page, s->len);
-            copy[s->len] = '\0';
-            *page = copy;
-            *len = s->len;
-            rc = 1;
-        } else {
-            rc = -1;
-        }
-    }
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+int snapshot_get_alerts(struct snapshot *s, char **json, size_t *len)
+{
+    return copy_buffer(s, s ? &s->alerts : NULL, s ? &s->alerts_len : NULL, json, len);
 }
 
 void snapshot_get_state(struct snapshot *s, int *db_up, int *all_synced, char **status,

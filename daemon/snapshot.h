@@ -13,6 +13,8 @@ void snapshot_free(struct snapshot *s);
 void snapshot_set_metrics(struct snapshot *s, char *page, size_t len);
 /* Readiness inputs and a one-line status text (copied). */
 void snapshot_set_state(struct snapshot *s, int db_up, int all_synced, const char *status);
+/* Replaces the GET /api/v1/alerts body (JSON); takes ownership of json (malloc'd). */
+void snapshot_set_alerts(struct snapshot *s, char *json, size_t len);
 /* The main loop calls this every tick; /healthz fails when it stops for too long. */
 void snapshot_heartbeat(struct snapshot *s);
 
@@ -20,6 +22,8 @@ void snapshot_heartbeat(struct snapshot *s);
  * snapshot_get_metrics returns 1 with a NUL-terminated copy, 0 when no page was set yet,
  * -1 when out of memory (*page is then NULL). *status may be NULL (never set). */
 int snapshot_get_metrics(struct snapshot *s, char **page, size_t *len);
+/* Like snapshot_get_metrics, for the alerts JSON. */
+int snapshot_get_alerts(struct snapshot *s, char **json, size_t *len);
 void snapshot_get_state(struct snapshot *s, int *db_up, int *all_synced, char **status,
                         double *heartbeat_age_s);
 
