@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "adapter.h"
+#include "alerts.h"
 #include "api.h"
 #include "cli.h"
 #include "config.h"
@@ -45,9 +46,11 @@ struct daemon {
     struct snapshot *snap;
     struct http_server *http;
     struct api *api;
+    struct alerts *alerts;
     struct src *srcs;
     size_t nsrcs;
     int leader;
+    int ready;               /* READY=1 was sent */
     int dirty;               /* data changed since the last compute */
     int64_t next_compute_ms; /* monotonic ms */
     int64_t next_db_try_ms;
@@ -260,6 +263,11 @@ static int compute_and_publish(struct daemon *d, struct buf *page_out)
     struct source_status *st = calloc(d->nsrcs ? d->nsrcs : 1, sizeof *st);
     for (size_t i = 0; st && i < d->nsrcs; i++)
         st[i] = d->srcs[i].st;
+    /* The leader evaluates the alert rules on a model that computed (a standby nothing);
+     * fills m's alert families and the /api/v1/alerts snapshot either way. */
+    if (st)
+        alert_run(d->alerts, d->store ? store_conn(d->store) : NULL, d->leader, d->cfg, &m, st,
+                  d->nsrcs, d->snap);
     if (!st || met_render(&m, st, d->nsrcs, &page) != 0 || page.oom) {
         log_err("main", "out of memory rendering /metrics");
         rc = -1;
@@ -325,7 +333,9 @@ static void reload(struct daemon *d)
     d->dirty = 1;
     log_notice("main", "configuration reloaded: %zu source(s)", d->nsrcs);
 done:
-    sdn_notify("READY=1");
+    /* Answers RELOADING=1; before the first READY=1 the start-up still owes it. */
+    if (d->ready)
+        sdn_notify("READY=1");
 }
 
 /* Sleeps up to ms, cut short by any signal. */
@@ -347,7 +357,6 @@ static int64_t next_event_ms(const struct daemon *d)
 
 static int run_loop(struct daemon *d)
 {
-    int ready = 0;
     while (!g_stop) {
         if (g_reload) {
             g_reload = 0;
@@ -355,11 +364,17 @@ static int run_loop(struct daemon *d)
         }
         if (ensure_store(d) == 0) {
             /* Ready once HTTP listens and the migrations ran. */
-            if (!ready) {
+            if (!d->ready) {
                 sdn_notify("READY=1");
-                ready = 1;
+                d->ready = 1;
             }
+            int was_leader = d->leader;
             update_leadership(d);
+            /* A change of role shows on /metrics before a possibly long catch-up sync. */
+            if (d->leader != was_leader) {
+                compute_and_publish(d, NULL);
+                d->next_compute_ms = util_now_ms() + d->cfg->metrics_interval_s * 1000;
+            }
             if (d->leader)
                 run_due_sources(d, 0);
         }
@@ -440,11 +455,13 @@ static int setup(struct daemon *d)
     d->fetcher = fetch_new();
     d->snap = snapshot_new();
     d->api = api_new(d->cfg);
-    if (!d->fetcher || !d->snap || !d->api) {
+    d->alerts = alert_new(); /* its delivery thread: after curl_global_init */
+    if (!d->fetcher || !d->snap || !d->api || !d->alerts) {
         log_err("main", "out of memory");
         return EX_OSERR;
     }
     fetch_set_stop_flag(d->fetcher, (volatile int *)&g_stop);
+    fetch_set_tick(d->fetcher, heartbeat, d);
     if (build_sources(d->cfg, NULL, 0, &d->srcs, err, sizeof err) != 0) {
         log_err("main", "%s", err);
         return EX_CONFIG;
@@ -459,6 +476,7 @@ static int setup(struct daemon *d)
 static void teardown(struct daemon *d)
 {
     http_stop(d->http);
+    alert_free(d->alerts); /* before the store: unsent notifications stay queued there */
     api_free(d->api);
     free_sources(d->srcs, d->nsrcs);
     store_free(d->store);
