@@ -578,18 +578,6 @@ static const char *tparam(time_t t, char *buf, size_t len)
     return buf;
 }
 
-static int exec_params(PGconn *conn, const char *sql, int n, const char *const *params,
-                       const char *what, char *err, size_t errlen)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-    int rc =
-        PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
-    if (rc != 0)
-        pg_errf(err, errlen, res, conn, what);
-    PQclear(res);
-    return rc;
-}
-
 /* Today's indicators of every period and agency, one upsert per row, in one transaction. */
 static int save_daily(PGconn *conn, const struct model *m, char *err, size_t errlen)
 {
@@ -655,8 +643,8 @@ static int save_daily(PGconn *conn, const struct model *m, char *err, size_t err
                 snprintf(c[j], sizeof c[j], "%ld", counts[j]);
                 params[8 + j] = c[j];
             }
-            if (exec_params(conn, SQL, 17, params, "storing the daily indicators", err, errlen) !=
-                0)
+            if (pg_exec_params(conn, SQL, 17, params, "storing the daily indicators", err,
+                               errlen) != 0)
                 goto fail;
         }
     }
@@ -785,7 +773,7 @@ static int write_state(PGconn *conn, const struct alert *a, char *err, size_t er
                                   tparam(a->firing_since, t[1], sizeof t[1]),
                                   tparam(a->last_notified, t[2], sizeof t[2]),
                                   tparam(a->resolved_at, t[3], sizeof t[3])};
-        rc = exec_params(conn, SQL, 10, params, "writing alert_state", err, errlen);
+        rc = pg_exec_params(conn, SQL, 10, params, "writing alert_state", err, errlen);
     } else {
         snprintf(err, errlen, "writing alert_state: out of memory");
     }
@@ -819,7 +807,7 @@ static int queue_webhooks(PGconn *conn, const struct alert *a, const char *urls,
             url[len] = '\0';
             const char *params[4] = {a->fingerprint, url,
                                      a->state == ALERT_RESOLVED ? "resolved" : "firing", body};
-            rc = exec_params(conn, SQL, 4, params, "queueing a notification", err, errlen);
+            rc = pg_exec_params(conn, SQL, 4, params, "queueing a notification", err, errlen);
         }
         p += len;
         p += strspn(p, " \t");
@@ -850,8 +838,8 @@ static int persist_step(PGconn *conn, const struct config *cfg, const struct ale
         if (alert_list_find(next, prev.v[i].fingerprint))
             continue;
         const char *params[1] = {prev.v[i].fingerprint};
-        if (exec_params(conn, "DELETE FROM alert_state WHERE fingerprint = $1", 1, params,
-                        "deleting from alert_state", err, errlen) != 0)
+        if (pg_exec_params(conn, "DELETE FROM alert_state WHERE fingerprint = $1", 1, params,
+                           "deleting from alert_state", err, errlen) != 0)
             goto cleanup;
     }
     for (size_t i = 0; i < next->n; i++) {
@@ -909,8 +897,8 @@ static int dispatch_outbox(struct alerts *a, PGconn *conn, const struct config *
         if (!url_listed(cfg->alert_webhook_urls, url)) {
             /* The webhook left the configuration: nobody to send it to. */
             const char *params[1] = {id};
-            rc = exec_params(conn, "UPDATE alert_outbox SET superseded_at = now() WHERE id = $1", 1,
-                             params, "updating alert_outbox", err, errlen);
+            rc = pg_exec_params(conn, "UPDATE alert_outbox SET superseded_at = now() WHERE id = $1",
+                                1, params, "updating alert_outbox", err, errlen);
             continue;
         }
         if (ntf_enqueue_webhook(a->ntf, strtoll(id, NULL, 10), url, PQgetvalue(res, i, 2)) < 0) {
@@ -995,8 +983,8 @@ static void prune(struct alerts *a, PGconn *conn, const struct model *m, time_t 
                    "DELETE FROM alert_outbox WHERE coalesce(sent_at, superseded_at)"
                    " < now() - interval '" OUTBOX_KEEP_DAYS " days'",
                    err, sizeof err) != 0 ||
-        exec_params(conn, "DELETE FROM indicator_daily WHERE day < $1::date", 1, params,
-                    "pruning indicator_daily", err, sizeof err) != 0)
+        pg_exec_params(conn, "DELETE FROM indicator_daily WHERE day < $1::date", 1, params,
+                       "pruning indicator_daily", err, sizeof err) != 0)
         log_warn("alert", "%s", err);
 }
 

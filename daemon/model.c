@@ -82,21 +82,9 @@ void model_clear(struct model *m)
     memset(m, 0, sizeof *m);
 }
 
-static PGresult *query(PGconn *conn, const char *sql, int n, const char *const *params,
-                       const char *what, char *err, size_t errlen)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pg_errf(err, errlen, res, conn, what);
-        PQclear(res);
-        return NULL;
-    }
-    return res;
-}
-
 static int load_procs(PGconn *conn, struct model *m, char *err, size_t errlen)
 {
-    PGresult *res = query(conn, PROCS_SQL, 0, NULL, "catalogue counts", err, errlen);
+    PGresult *res = pg_query(conn, PROCS_SQL, 0, NULL, "catalogue counts", err, errlen);
     if (!res)
         return -1;
     int n = PQntuples(res), rc = -1;
@@ -140,7 +128,7 @@ static int load_overdue(PGconn *conn, struct model *m, char *err, size_t errlen)
     int rc = -1;
 
     ldate_format(&m->today, today);
-    PGresult *res = query(conn, OVERDUE_SQL, 1, params, "overdue dossiers", err, errlen);
+    PGresult *res = pg_query(conn, OVERDUE_SQL, 1, params, "overdue dossiers", err, errlen);
     if (!res)
         return -1;
     m->overdue = calloc(t->nrows + 1, sizeof *m->overdue);
@@ -169,7 +157,7 @@ cleanup:
 
 static int load_shipments_and_totals(PGconn *conn, struct model *m, char *err, size_t errlen)
 {
-    PGresult *res = query(conn, SHIPMENTS_SQL, 0, NULL, "shipment counts", err, errlen);
+    PGresult *res = pg_query(conn, SHIPMENTS_SQL, 0, NULL, "shipment counts", err, errlen);
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res); i++) {
@@ -179,7 +167,7 @@ static int load_shipments_and_totals(PGconn *conn, struct model *m, char *err, s
     }
     PQclear(res);
 
-    res = query(conn, TOTALS_SQL, 0, NULL, "stored record counts", err, errlen);
+    res = pg_query(conn, TOTALS_SQL, 0, NULL, "stored record counts", err, errlen);
     if (!res)
         return -1;
     for (int k = 0; k < FEED_KIND_COUNT; k++)
@@ -191,7 +179,7 @@ static int load_shipments_and_totals(PGconn *conn, struct model *m, char *err, s
 
 static int load_quarantine(PGconn *conn, struct model *m, char *err, size_t errlen)
 {
-    PGresult *res = query(conn, QUARANTINE_SQL, 0, NULL, "quarantine counts", err, errlen);
+    PGresult *res = pg_query(conn, QUARANTINE_SQL, 0, NULL, "quarantine counts", err, errlen);
     if (!res)
         return -1;
     int n = PQntuples(res), rc = -1;

@@ -28,6 +28,30 @@ int pg_exec_ok(PGconn *conn, const char *sql, char *err, size_t errlen)
     return rc;
 }
 
+int pg_exec_params(PGconn *conn, const char *sql, int n, const char *const *params,
+                   const char *what, char *err, size_t errlen)
+{
+    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    int rc = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? 0 : -1;
+    if (rc != 0)
+        pg_errf(err, errlen, res, conn, what);
+    PQclear(res);
+    return rc;
+}
+
+PGresult *pg_query(PGconn *conn, const char *sql, int n, const char *const *params,
+                   const char *what, char *err, size_t errlen)
+{
+    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pg_errf(err, errlen, res, conn, what);
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
 PGconn *pg_connect(const char *conninfo, const char *password, const char *appname)
 {
     /* Later entries override earlier ones, so the defaults come first and the

@@ -9,6 +9,13 @@
 void pg_errf(char *err, size_t errlen, const PGresult *res, const PGconn *conn, const char *what);
 /* Runs a parameterless command; 0 when it succeeded, -1 with err. */
 int pg_exec_ok(PGconn *conn, const char *sql, char *err, size_t errlen);
+/* Runs a parameterised statement that returns no rows we need; 0, or -1 with
+ * "what: <server message>" in err. */
+int pg_exec_params(PGconn *conn, const char *sql, int n, const char *const *params,
+                   const char *what, char *err, size_t errlen);
+/* Runs a parameterised query; the result (caller PQclears) or NULL with err. */
+PGresult *pg_query(PGconn *conn, const char *sql, int n, const char *const *params,
+                   const char *what, char *err, size_t errlen);
 /* Connects with the password (may be NULL) passed as a separate keyword, never in the
  * conninfo string, plus application_name, connect_timeout and keepalives defaults.
  * Returns a connection (check PQstatus) or NULL on allocation failure. */

@@ -109,11 +109,9 @@ static int load_agencies(PGconn *conn, const char *agency, struct b06_table *t, 
 {
     const char *params[1] = {agency};
     int rc = -1;
-    PGresult *res = PQexecParams(conn, AGENCIES_SQL, 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pg_errf(err, errlen, res, conn, "listing agencies");
-        goto cleanup;
-    }
+    PGresult *res = pg_query(conn, AGENCIES_SQL, 1, params, "listing agencies", err, errlen);
+    if (!res)
+        return -1;
     int n = PQntuples(res);
     t->rows = calloc(n > 0 ? (size_t)n : 1, sizeof *t->rows);
     if (!t->rows)
@@ -160,11 +158,9 @@ int rates_table(PGconn *conn, const struct ldate *from, const struct ldate *to,
     ldate_format(from, f);
     ldate_format(to, t);
     ldate_format(pending_at, p);
-    res = PQexecParams(conn, COUNTS_SQL, 3, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pg_errf(err, errlen, res, conn, "computing Biểu 06 counts");
+    res = pg_query(conn, COUNTS_SQL, 3, params, "computing Biểu 06 counts", err, errlen);
+    if (!res)
         goto cleanup;
-    }
     for (int i = 0; i < PQntuples(res); i++) {
         struct b06_row *r;
         if (strcmp(PQgetvalue(res, i, 1), "1") == 0)

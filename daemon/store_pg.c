@@ -332,17 +332,6 @@ static int stage_rejects(PGconn *conn, const struct record_batch *b, char *err, 
     return rc;
 }
 
-static int exec_params(PGconn *conn, const char *sql, int n, const char *const *params,
-                       const char *what, char *err, size_t errlen)
-{
-    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
-    if (rc != 0)
-        pg_errf(err, errlen, res, conn, what);
-    PQclear(res);
-    return rc;
-}
-
 static int store_in_tx(struct store *st, const char *source, const struct feed_desc *fd,
                        const struct record_batch *b, int whole, char *err, size_t errlen)
 {
@@ -354,22 +343,22 @@ static int store_in_tx(struct store *st, const char *source, const struct feed_d
     if (stage_records(conn, b, err, errlen) != 0 || stage_rejects(conn, b, err, errlen) != 0)
         return -1;
     if (whole) {
-        if (exec_params(conn, k->delete_source, 1, src_param, "replacing the catalogue", err,
-                        errlen) != 0)
+        if (pg_exec_params(conn, k->delete_source, 1, src_param, "replacing the catalogue", err,
+                           errlen) != 0)
             return -1;
-        if (exec_params(conn, "DELETE FROM quarantine WHERE source = $1 AND feed = $2", 2, qparams,
-                        "replacing quarantine", err, errlen) != 0)
+        if (pg_exec_params(conn, "DELETE FROM quarantine WHERE source = $1 AND feed = $2", 2,
+                           qparams, "replacing quarantine", err, errlen) != 0)
             return -1;
     }
-    if (b->nrecs > 0 && exec_params(conn, k->upsert, 1, src_param, "upsert", err, errlen) != 0)
+    if (b->nrecs > 0 && pg_exec_params(conn, k->upsert, 1, src_param, "upsert", err, errlen) != 0)
         return -1;
     if (b->nrejs > 0 &&
-        exec_params(conn, INSERT_REJECTS, 2, qparams, "quarantine", err, errlen) != 0)
+        pg_exec_params(conn, INSERT_REJECTS, 2, qparams, "quarantine", err, errlen) != 0)
         return -1;
     if (!whole && b->cursor_time[0]) {
         const char *cparams[4] = {source, fd->name, b->cursor_time,
                                   b->cursor_key ? b->cursor_key : ""};
-        if (exec_params(conn, UPSERT_CURSOR, 4, cparams, "moving the cursor", err, errlen) != 0)
+        if (pg_exec_params(conn, UPSERT_CURSOR, 4, cparams, "moving the cursor", err, errlen) != 0)
             return -1;
     }
     return 0;
