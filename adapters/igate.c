@@ -313,6 +313,10 @@ static const json_t *igate_content(const json_t *root, const char *what, char *e
         snprintf(err, errlen, "%s page: the body is not a JSON object", what);
         return NULL;
     }
+    /* Some servers send "content": null for an empty result; the array functions
+     * treat a null as an empty array (size 0). */
+    if (json_is_null(content))
+        return content;
     if (!json_is_array(content)) {
         snprintf(err, errlen, "%s page: no \"content\" array", what);
         return NULL;

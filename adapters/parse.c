@@ -133,7 +133,7 @@ static char *pk_key(struct pctx *c, const char *name)
     char val[PK_VALUE_MAX + 8];
 
     if (json_is_string(v) && json_string_length(v) > 0) {
-        s = xstrdup(json_string_value(v));
+        s = rec_json_string(v);
     } else if (json_is_integer(v)) {
         s = xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
     } else if (pk_is_absent(v)) {
@@ -235,7 +235,7 @@ static char *pk_text(struct pctx *c, const char *name, int nfc)
         return s;
     }
     if (json_is_string(v) && json_string_length(v) > 0)
-        s = xstrdup(json_string_value(v));
+        s = rec_json_string(v);
     else if (json_is_integer(v))
         s = xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
     else
@@ -257,7 +257,7 @@ static char *pk_iso(struct pctx *c, const char *iso)
 
 static char *pk_dump(const json_t *item)
 {
-    return json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
+    return rec_json_dump(item);
 }
 
 static void pk_record_free(struct record *r)
@@ -275,8 +275,11 @@ static void pk_record_free(struct record *r)
  */
 static int pk_finish(struct pctx *c, struct record_batch *out, char *key, struct record *r)
 {
-    if (!c->oom && key && c->updated_raw[0])
-        rec_batch_offer_cursor(out, c->updated_raw, key);
+    /* A keyless item still has a time: as (time, "") it keeps a page of keyless records
+     * from stalling the cursor (the server's updated-from is inclusive, so nothing at
+     * that time with a key is skipped). */
+    if (!c->oom && c->updated_raw[0])
+        rec_batch_offer_cursor(out, c->updated_raw, key ? key : "");
 
     if (!c->oom && !c->failed) {
         r->key = key;
@@ -487,10 +490,15 @@ int adp_parse_shipment(const json_t *item, struct record_batch *out)
     pk_require(&c, "Direction");
     pk_require(&c, "NgayCapNhat");
 
-    /* bad_code: StatusCode may be any integer (unknown ones count as in transit), as far as
-     * the integer column holding it goes: a bigger one would fail the whole page's COPY. */
+    /* bad_code: StatusCode may be any integer; unknown ones count as in transit. One too
+     * long for the bigint column is kept as unknown (NULL), which counts the same way. */
     pk_code(&c, "Direction", 1, 2, &direction);
-    status_f = pk_code(&c, "StatusCode", INT32_MIN, INT32_MAX, &status);
+    const json_t *sc = json_object_get(item, "StatusCode");
+    if (json_is_string(sc) && json_string_length(sc) > 18 &&
+        strspn(json_string_value(sc), "0123456789") == json_string_length(sc))
+        status_f = FIELD_ABSENT;
+    else
+        status_f = pk_code(&c, "StatusCode", LONG_MIN, LONG_MAX, &status);
 
     /* bad_date */
     pk_date(&c, item, "", "NgayCapNhat", updated);

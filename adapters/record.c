@@ -272,6 +272,45 @@ enum rec_field rec_get_date(const json_t *obj, const char *key, char iso[20], ch
     return FIELD_OK;
 }
 
+char *rec_json_string(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v), nul = 0;
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        nul += s[i] == '\0';
+    char *out = malloc(n + 2 * nul + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\0') {
+            memcpy(o, "\xEF\xBF\xBD", 3); /* U+FFFD: text columns cannot hold NUL */
+            o += 3;
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+char *rec_json_dump(const json_t *item)
+{
+    char *text = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
+    /* jsonb refuses \u0000, which a feed may legally send: store U+FFFD instead. Escapes
+     * are walked pairwise so an escaped backslash followed by "u0000" is left alone. */
+    for (char *p = text; p && *p; p++) {
+        if (*p != '\\')
+            continue;
+        if (p[1] == 'u' && strncmp(p + 2, "0000", 4) == 0)
+            memcpy(p + 2, "fffd", 4);
+        if (p[1])
+            p++;
+    }
+    return text;
+}
+
 enum rec_field rec_get_text(const json_t *obj, const char *key, char **out)
 {
     const json_t *v = json_object_get(obj, key);
@@ -280,7 +319,9 @@ enum rec_field rec_get_text(const json_t *obj, const char *key, char **out)
     if (rec_is_absent(v))
         return FIELD_ABSENT;
     if (json_is_string(v)) {
-        *out = rec_nfc(json_string_value(v));
+        char *plain = rec_json_string(v);
+        *out = rec_nfc(plain);
+        free(plain);
     } else if (json_is_integer(v)) {
         *out = xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
     } else {

@@ -155,7 +155,8 @@ static int vnpost_parse(const struct feed_desc *fd, const json_t *root, struct r
     }
     data = json_object_get(root, "Data");
     items = json_object_get(data, "Items");
-    if (!json_is_array(items)) {
+    /* "Items": null is an empty result; json_array_* treat a null as size 0. */
+    if (!json_is_array(items) && !(json_is_object(data) && json_is_null(items))) {
         snprintf(err, errlen, "shipment page: no \"Data.Items\" array");
         goto cleanup;
     }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <utf8proc.h>
 
 #include "log.h"
 #include "pgutil.h"
@@ -96,17 +97,24 @@ static struct api_conn *conn_acquire(struct api *a, int *busy)
         if (pthread_mutex_trylock(&c->lock) != 0)
             continue;
         *busy = 0;
+        /* Copy the settings under the lock and connect outside it: a slow connect must
+         * not hold up the other requests or a reload. */
         pthread_mutex_lock(&a->lock);
         unsigned gen = a->generation;
+        char *conninfo = xstrdup(a->conninfo), *password = xstrdup(a->password);
+        pthread_mutex_unlock(&a->lock);
         if (c->conn && (c->generation != gen || PQstatus(c->conn) != CONNECTION_OK)) {
             PQfinish(c->conn);
             c->conn = NULL;
         }
         if (!c->conn) {
-            c->conn = pg_connect(a->conninfo, a->password, "onestopd-api");
+            c->conn = pg_connect(conninfo, password, "onestopd-api");
             c->generation = gen;
         }
-        pthread_mutex_unlock(&a->lock);
+        if (password)
+            explicit_bzero(password, strlen(password));
+        free(password);
+        free(conninfo);
         if (PQstatus(c->conn) == CONNECTION_OK &&
             pg_exec_ok(c->conn,
                        "SET statement_timeout = " STR(
@@ -261,6 +269,24 @@ static int arg_date(const struct http_request *req, const char *name, struct lda
     return 0;
 }
 
+/* A query argument must be valid UTF-8 before it goes near the database. */
+static int arg_utf8(const char *v, const char *name, struct http_reply *rep)
+{
+    utf8proc_int32_t cp;
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)v;
+    utf8proc_ssize_t left = (utf8proc_ssize_t)strlen(v);
+    while (left > 0) {
+        utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
+        if (n <= 0) {
+            http_reply_error(rep, 400, name, "not valid UTF-8");
+            return -1;
+        }
+        p += n;
+        left -= n;
+    }
+    return 0;
+}
+
 static struct api_conn *need_conn(struct api *a, struct http_reply *rep)
 {
     int busy;
@@ -299,12 +325,19 @@ static void handle_report(struct api *a, const struct http_request *req, struct 
         http_reply_error(rep, 400, "agency", "empty agency code");
         return;
     }
+    if (agency && arg_utf8(agency, "agency", rep) != 0)
+        return;
     struct api_conn *c = need_conn(a, rep);
     if (!c)
         return;
     /* Pending is counted at `to`, or today when `to` lies in the future. */
     struct ldate pending_at = ldate_cmp(&to, &today) > 0 ? today : to;
-    int rc = rates_table(c->conn, &from, &to, &pending_at, agency, &t, err, sizeof err);
+    /* One snapshot for the agency list and the counts, so the rows add up to the total. */
+    int rc =
+        pg_exec_ok(c->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, sizeof err);
+    if (rc == 0)
+        rc = rates_table(c->conn, &from, &to, &pending_at, agency, &t, err, sizeof err);
+    pg_exec_ok(c->conn, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
     conn_release(c);
     if (rc != 0) {
         log_warn("api", "report: %s", err);
@@ -377,6 +410,8 @@ static void handle_overdue(struct api *a, const struct http_request *req, struct
         http_reply_error(rep, 400, "agency", "empty agency code");
         return;
     }
+    if (agency && arg_utf8(agency, "agency", rep) != 0)
+        return;
     struct api_conn *c = need_conn(a, rep);
     if (!c)
         return;

@@ -377,15 +377,15 @@ int fetch_json(struct fetcher *f, const struct fetch_opts *o, const char *url, f
         } else if (resp.status >= 200 && resp.status < 300) {
             json_error_t jerr;
             json_t *root;
-            if (is_html(resp.content_type)) {
-                /* a proxy or gateway error page dressed up as a success */
-                snprintf(reason, sizeof(reason), "body is not JSON: HTTP %ld with text/html",
-                         resp.status);
-                retryable = 1;
-            } else if ((root = json_loadb(resp.body, resp.len, 0, &jerr)) == NULL) {
-                /* also catches empty and truncated bodies */
-                snprintf(reason, sizeof(reason), "body is not JSON: %s (line %d, column %d)",
-                         jerr.text, jerr.line, jerr.column);
+            /* The body decides, not the label: a gateway may call JSON text/html, and an
+             * HTML error page dressed up as a success fails to decode. */
+            if ((root = json_loadb(resp.body, resp.len, JSON_ALLOW_NUL, &jerr)) == NULL) {
+                if (is_html(resp.content_type))
+                    snprintf(reason, sizeof(reason), "body is not JSON: HTTP %ld with text/html",
+                             resp.status);
+                else /* also empty and truncated bodies */
+                    snprintf(reason, sizeof(reason), "body is not JSON: %s (line %d, column %d)",
+                             jerr.text, jerr.line, jerr.column);
                 retryable = 1;
             } else {
                 *out = root;

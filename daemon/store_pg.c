@@ -26,6 +26,7 @@ struct kind_sql {
     const char *create_stage;
     const char *upsert;
     const char *delete_source; /* FEED_WHOLE only */
+    const char *release;       /* drops quarantine rows a staged good version supersedes */
 };
 
 static const struct kind_sql KIND_SQL[FEED_KIND_COUNT] = {
@@ -56,6 +57,9 @@ static const struct kind_sql KIND_SQL[FEED_KIND_COUNT] = {
             " source = EXCLUDED.source, raw = EXCLUDED.raw, stored_at = now()"
             " WHERE d.updated_at <= EXCLUDED.updated_at",
             NULL,
+            "DELETE FROM quarantine q USING stage_dossier s WHERE q.source = $1"
+            " AND q.feed = $2 AND q.record_id = 'key:' || s.c0"
+            " AND (q.updated_at IS NULL OR q.updated_at <= s.c17::timestamp)",
         },
     [FEED_PROCEDURE] =
         {
@@ -73,6 +77,9 @@ static const struct kind_sql KIND_SQL[FEED_KIND_COUNT] = {
             " source = EXCLUDED.source, raw = EXCLUDED.raw"
             " WHERE p.updated_at <= EXCLUDED.updated_at",
             "DELETE FROM procedures WHERE source = $1",
+            "DELETE FROM quarantine q USING stage_procedure s WHERE q.source = $1"
+            " AND q.feed = $2 AND q.record_id = 'key:' || s.c0 || '|' || s.c1"
+            " AND (q.updated_at IS NULL OR q.updated_at <= s.c7::timestamp)",
         },
     [FEED_SHIPMENT] =
         {
@@ -83,7 +90,7 @@ static const struct kind_sql KIND_SQL[FEED_KIND_COUNT] = {
             "INSERT INTO shipments AS s (item_code, order_number, direction, status_code,"
             " accepted_at, delivered_at, sender_province, receiver_province, fee, cod_amount,"
             " updated_at, source, raw)"
-            " SELECT DISTINCT ON (c0) c0, c1, c2::smallint, c3::integer, c4::timestamp,"
+            " SELECT DISTINCT ON (c0) c0, c1, c2::smallint, c3::bigint, c4::timestamp,"
             " c5::timestamp, c6, c7, c8::bigint, c9::bigint, c10::timestamp, $1, raw::jsonb"
             " FROM stage_shipment ORDER BY c0, c10::timestamp DESC, seq DESC"
             " ON CONFLICT (item_code) DO UPDATE SET order_number = EXCLUDED.order_number,"
@@ -95,6 +102,9 @@ static const struct kind_sql KIND_SQL[FEED_KIND_COUNT] = {
             " source = EXCLUDED.source, raw = EXCLUDED.raw"
             " WHERE s.updated_at <= EXCLUDED.updated_at",
             NULL,
+            "DELETE FROM quarantine q USING stage_shipment s WHERE q.source = $1"
+            " AND q.feed = $2 AND q.record_id = 'key:' || s.c0"
+            " AND (q.updated_at IS NULL OR q.updated_at <= s.c10::timestamp)",
         },
 };
 
@@ -102,16 +112,18 @@ static const char *const CREATE_STAGE_REJECT =
     "CREATE TEMP TABLE IF NOT EXISTS stage_reject (record_key text, reason text, detail text,"
     " updated_at text, raw text, seq int) ON COMMIT DELETE ROWS";
 
-/* A record fetched twice is one quarantine row: rows are told apart by the hash of
- * their canonical JSON (jsonb orders keys), so identical items count once. */
+/* One quarantine row per record: its key, or the hash of its canonical JSON (jsonb
+ * orders keys) when the key is what is missing; the latest bad version sent wins. */
 static const char *const INSERT_REJECTS =
-    "INSERT INTO quarantine AS q (source, feed, record_hash, record_key, reason, detail,"
+    "INSERT INTO quarantine AS q (source, feed, record_id, record_key, reason, detail,"
     " updated_at, raw)"
-    " SELECT DISTINCT ON (h) $1, $2, h, record_key, reason, detail, updated_at::timestamp, j"
-    " FROM (SELECT md5(raw::jsonb::text) AS h, raw::jsonb AS j, * FROM stage_reject) r"
-    " ORDER BY h, seq DESC"
-    " ON CONFLICT (source, feed, record_hash) DO UPDATE SET reason = EXCLUDED.reason,"
-    " detail = EXCLUDED.detail, times_seen = q.times_seen + 1, last_seen = now()";
+    " SELECT DISTINCT ON (id) $1, $2, id, record_key, reason, detail, updated_at::timestamp, j"
+    " FROM (SELECT coalesce('key:' || record_key, 'md5:' || md5(raw::jsonb::text)) AS id,"
+    "  raw::jsonb AS j, * FROM stage_reject) r"
+    " ORDER BY id, seq DESC"
+    " ON CONFLICT (source, feed, record_id) DO UPDATE SET reason = EXCLUDED.reason,"
+    " detail = EXCLUDED.detail, updated_at = EXCLUDED.updated_at, raw = EXCLUDED.raw,"
+    " times_seen = q.times_seen + 1, last_seen = now()";
 
 static const char *const UPSERT_CURSOR =
     "INSERT INTO sync_cursors (source, feed, cursor_time, cursor_key, pages)"
@@ -354,6 +366,10 @@ static int store_in_tx(struct store *st, const char *source, const struct feed_d
         return -1;
     if (b->nrejs > 0 &&
         pg_exec_params(conn, INSERT_REJECTS, 2, qparams, "quarantine", err, errlen) != 0)
+        return -1;
+    /* A good version at least as new releases its key from quarantine. */
+    if (b->nrecs > 0 &&
+        pg_exec_params(conn, k->release, 2, qparams, "releasing quarantine", err, errlen) != 0)
         return -1;
     if (!whole && b->cursor_time[0]) {
         const char *cparams[4] = {source, fd->name, b->cursor_time,

@@ -47,7 +47,7 @@ CREATE TABLE shipments (
     item_code          text PRIMARY KEY,        -- ItemCode
     order_number       text NOT NULL,           -- the dossier's MaHoSo
     direction          smallint NOT NULL CHECK (direction IN (1, 2)),
-    status_code        integer,                 -- NULL: none sent, counts as in transit
+    status_code        bigint,                  -- NULL: none sent, counts as in transit
     accepted_at        timestamp,
     delivered_at       timestamp,
     sender_province    text,
@@ -72,21 +72,22 @@ CREATE TABLE sync_cursors (
     PRIMARY KEY (source, feed)
 );
 
--- Records that could not be understood: one row per distinct record (the same JSON
--- fetched twice is one row), with its key when it has one and the reason.
+-- Records that could not be understood. A record with a key (MaHoSo, ItemCode,
+-- MaTTHC|MaDonVi) is one row holding its latest bad version, removed once a good
+-- version at least as new is stored; a record without a key is told apart by the hash
+-- of its canonical JSON, so the same item fetched twice is one row either way.
 CREATE TABLE quarantine (
     source      text NOT NULL,
     feed        text NOT NULL,
-    record_hash text NOT NULL,                  -- md5 of the canonical (jsonb) text
-    record_key  text,                           -- MaHoSo / ItemCode / MaTTHC|MaDonVi
+    record_id   text NOT NULL,                  -- 'key:' || key, or 'md5:' || md5(jsonb text)
+    record_key  text,
     reason      text NOT NULL,
     detail      text NOT NULL,
-    updated_at  timestamp,
+    updated_at  timestamp,                      -- its NgayCapNhat, when valid
     raw         jsonb NOT NULL,
     times_seen  bigint NOT NULL DEFAULT 1,
     first_seen  timestamptz NOT NULL DEFAULT now(),
     last_seen   timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (source, feed, record_hash)
+    PRIMARY KEY (source, feed, record_id)
 );
 CREATE INDEX quarantine_reason_idx ON quarantine (source, reason);
-CREATE INDEX quarantine_key_idx ON quarantine (record_key);

@@ -42,7 +42,8 @@ AMBIGUITIES in metrics.md / feeds.md, and the reading this file takes
  1. "Missing" required key: a key that is absent, JSON null or "" counts as missing
     (feeds.md: "an absent date is a missing key, null, or ''"; applied to every
     required key).  A required identifier (MaHoSo, MaTTHC, MaDonVi, ItemCode,
-    OrderNumber) that is not a JSON string is also treated as missing.
+    OrderNumber) may be a string or an integer (read as its decimal text, like a
+    code); any other type is missing.  A date may likewise be a 14-digit integer.
  2. Code syntax: a JSON integer (not true/false, not 2.0) or a non-empty string of
     ASCII digits; "02" is 2, negative integers are integers but fall outside every
     list, so bad_code.  StatusCode may be any integer; a non-integer StatusCode
@@ -63,8 +64,10 @@ AMBIGUITIES in metrics.md / feeds.md, and the reading this file takes
     "greatest NgayCapNhat, tie -> sent last".  A bad newer version of a key does
     not displace (or delete) a good older one.  "Sent last" = later in the dump's
     served order.
- 6. Distinct quarantined records: one per distinct raw JSON value per kind
-    (canonical JSON, keys sorted).  The "source" label is not specified: by default
+ 6. Distinct quarantined records: one per key (MaHoSo, ItemCode, MaTTHC+MaDonVi)
+    holding its latest bad version, released once a good version at least as new
+    (NgayCapNhat) is stored; items without a key are told apart by their canonical
+    JSON (keys sorted).  The "source" label is not specified: by default
     dossiers and catalogue rows are source "igate", shipments "vnpost" (adapter
     names of feeds.md); pass source_names= to change it.  Only non-zero series are
     produced; diff_metrics treats a missing series of that family as 0.
@@ -182,7 +185,16 @@ def _absent(v) -> bool:
 
 
 def _ident_missing(v) -> bool:
-    return not isinstance(v, str) or v == ""
+    """A key is a non-empty string or an integer (rendered in decimal)."""
+    return _ident(v) is None
+
+
+def _ident(v):
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return str(v)
+    return v if isinstance(v, str) and v != "" else None
 
 
 def parse_code(v):
@@ -202,6 +214,8 @@ def parse_date(v):
     """yyyyMMddHHmmss local -> naive datetime; None when absent; _BAD when invalid."""
     if _absent(v):
         return None
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = "%d" % v  # a 14-digit JSON integer is the same date
     if not isinstance(v, str) or len(v) != 14 or not all("0" <= c <= "9" for c in v):
         return _BAD
     try:
@@ -279,12 +293,12 @@ def _classify_dossier(d):
         if finish < receipt:
             return "finish_before_receipt", None
     r = Dossier()
-    r.code, r.agency, r.status = d["MaHoSo"], d["MaDonVi"], status
+    r.code, r.agency, r.status = _ident(d["MaHoSo"]), _ident(d["MaDonVi"]), status
     r.channel, r.hinh_thuc = channel, hinh
     r.receipt = receipt
     r.due = dates["NgayHenTra"]
     r.finish = finish
-    r.upd = d["NgayCapNhat"]
+    r.upd = _ident(d["NgayCapNhat"])
     name = d.get("DonViXuLy")
     r.name = unicodedata.normalize("NFC", name) if isinstance(name, str) and name else None
     slips = d.get("PhieuXinLoi")
@@ -310,8 +324,8 @@ def _classify_procedure(d):
     if parse_date(d["NgayCapNhat"]) is _BAD:
         return "bad_date", None
     p = Procedure()
-    p.code, p.agency, p.mucdo, p.postal, p.fee = d["MaTTHC"], d["MaDonVi"], mucdo, post, fee
-    p.upd, p.raw = d["NgayCapNhat"], d
+    p.code, p.agency, p.mucdo, p.postal, p.fee = _ident(d["MaTTHC"]), _ident(d["MaDonVi"]), mucdo, post, fee
+    p.upd, p.raw = _ident(d["NgayCapNhat"]), d
     return None, p
 
 
@@ -332,8 +346,8 @@ def _classify_shipment(d):
         if parse_date(d.get(k)) is _BAD:
             return "bad_date", None
     s = Shipment()
-    s.item, s.order, s.direction, s.status = d["ItemCode"], d["OrderNumber"], direction, status
-    s.upd, s.raw = d["NgayCapNhat"], d
+    s.item, s.order, s.direction, s.status = _ident(d["ItemCode"]), _ident(d["OrderNumber"]), direction, status
+    s.upd, s.raw = _ident(d["NgayCapNhat"]), d
     return None, s
 
 
@@ -369,6 +383,28 @@ def _canonical(item) -> str:
     return json.dumps(item, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def _reject_identity(kind, item):
+    """A quarantined record is identified by its key when it has one (the latest bad
+    version of a key is the one held), else by its canonical JSON."""
+    if isinstance(item, dict):
+        if kind == "procedure":
+            a, b = _ident(item.get("MaTTHC")), _ident(item.get("MaDonVi"))
+            if a is not None and b is not None:
+                return ("key", kind, (a, b))
+        else:
+            k = _ident(item.get("MaHoSo" if kind == "dossier" else "ItemCode"))
+            if k is not None:
+                return ("key", kind, k)
+    return ("raw", kind, _canonical(item))
+
+
+def _reject_updated(item):
+    if not isinstance(item, dict):
+        return None
+    v = item.get("NgayCapNhat")
+    return _ident(v) if parse_date(v) not in (None, _BAD) else None
+
+
 def build_store(dump) -> Store:
     if isinstance(dump, Store):
         return dump
@@ -379,16 +415,24 @@ def build_store(dump) -> Store:
     for kind, field in (("dossier", "dossiers"), ("procedure", "procedures"),
                         ("shipment", "shipments")):
         table, keyf = targets[kind]
+        held = {}  # quarantine identity -> (reason, NgayCapNhat or None)
         for item in dump.get(field) or []:
             reason, rec = classify(kind, item)
             if reason:
-                st.quarantine[kind].setdefault(reason, set()).add(_canonical(item))
+                held[_reject_identity(kind, item)] = (reason, _reject_updated(item))
                 continue
             k = keyf(rec)
             old = table.get(k)
             # greatest NgayCapNhat wins; on a tie the one sent last (>=)
             if old is None or rec.upd >= old.upd:
                 table[k] = rec
+        # A quarantined key is released by a stored version at least as new.
+        for ident, (reason, upd) in held.items():
+            if ident[0] == "key":
+                rec = table.get(ident[2])
+                if rec is not None and (upd is None or rec.upd >= upd):
+                    continue
+            st.quarantine[kind].setdefault(reason, set()).add(ident)
     agencies = {d.agency for d in st.dossiers.values()} | {p.agency for p in st.procedures.values()}
     st.agencies = sorted(agencies, key=_bkey)
     latest = {}
@@ -1114,7 +1158,8 @@ def _selftest_quarantine():
         (w(MucDo=""), None), (w(MucDo="4 "), "bad_code"),
         (w(NgayTiepNhan="20220230120000"), "bad_date"), (w(NgayTiepNhan="20221301080000"), "bad_date"),
         (w(NgayTiepNhan="20220103250000"), "bad_date"), (w(NgayTiepNhan="2022010308300"), "bad_date"),
-        (w(NgayTiepNhan="20221215235960"), "bad_date"), (w(NgayTiepNhan=20221201080000), "bad_date"),
+        (w(NgayTiepNhan="20221215235960"), "bad_date"), (w(NgayTiepNhan=20221201080000), None),
+        (w(NgayTiepNhan=2022120108000), "bad_date"), (w(MaHoSo=17), None), (w(MaHoSo=True), "missing_key"),
         (w(NgayHenTra="20220229000000"), "bad_date"), (w(NgayHenTra="20240229000000"), None),
         (w(NgayTuChoi="2022-12-01"), "bad_date"), (w(NgayHenTra=None), None),
         (w(DanhSachHoSoBoSung=[{"NgayBoSung": "20220231080000"}]), "bad_date"),
@@ -1168,6 +1213,15 @@ def _selftest_quarantine():
     _eq(latest_dossiers({"dossiers": [x_new, x_old]}), {"X": x_new}, "latest_dossiers")
     _eq(st.dossiers["Z"].status, 4, "a bad newer version does not replace a good one")
     _eq(quarantine_counts(st), {("igate", "missing_finish"): 1}, "a record fetched twice counts once")
+    z_fixed = _dossier("Z", "4", "20221101080000", upd="20221202000000")
+    st2 = build_store({"dossiers": [z_bad, z_fixed]})
+    _eq(quarantine_counts(st2), {}, "a good version as new releases the key from quarantine")
+    st3 = build_store({"dossiers": [z_ok, z_bad]})
+    _eq(quarantine_counts(st3), {("igate", "missing_finish"): 1}, "an older good version does not")
+    nokey = dict(z_bad)
+    del nokey["MaHoSo"]
+    st4 = build_store({"dossiers": [nokey, nokey, dict(nokey, MaTTHC="other")]})
+    _eq(quarantine_counts(st4), {("igate", "missing_key"): 2}, "keyless records by their JSON")
     _eq(quarantine_counts(st, {"dossier": "igate_dossiers"}),
         {("igate_dossiers", "missing_finish"): 1}, "source names")
 

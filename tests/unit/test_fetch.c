@@ -314,14 +314,12 @@ static void test_html_200_retried(void **state)
         {.status = 200,
          .ctype = "text/html; charset=utf-8",
          .body = "<html><body>Gateway error</body></html>"},
-        {.status = 200,
-         .ctype = "text/html",
-         .body = "{\"content\":[1,2,3]}"}, /* even JSON-looking: HTML is not JSON */
-        {.status = 200, .ctype = "application/json; charset=utf-8", .body = JSON_OK},
+        /* JSON mislabelled as HTML by a gateway is still the answer: the body decides */
+        {.status = 200, .ctype = "text/html", .body = JSON_OK},
     };
     script(s, ARRAY_LEN(s));
     struct run r = get(&quick, "/x", NULL, NULL, NULL);
-    expect_ok(&r, 3);
+    expect_ok(&r, 2);
 }
 
 static void test_bad_bodies_retried(void **state)

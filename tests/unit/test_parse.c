@@ -171,6 +171,31 @@ static void test_example_record(void **state)
     rec_batch_clear(&b);
 }
 
+/* A \u0000 is legal JSON but no PostgreSQL text or jsonb value can hold it: the record
+ * is kept, with U+FFFD in its text columns and \ufffd in its raw JSON. */
+static void test_nul_in_strings(void **state)
+{
+    static const char text[] =
+        "{\"MaHoSo\":\"H\\u0000-1\",\"MaTTHC\":\"P-1\",\"MaDonVi\":\"A-1\","
+        "\"DonViXuLy\":\"S\\u0000X\",\"ChuHoSo\":\"a\\u0000b \\\\u0000 c\","
+        "\"TrangThaiHoSo\":\"4\",\"NgayTiepNhan\":\"20220103083000\","
+        "\"NgayCapNhat\":\"20220104090000\"}";
+    json_error_t e;
+    json_t *item = json_loads(text, JSON_ALLOW_NUL, &e);
+    struct record_batch b;
+
+    assert_non_null(item);
+    rec_batch_init(&b, FEED_DOSSIER);
+    parse_into(DOSSIER, item, &b);
+    assert_int_equal(b.nrecs, 1);
+    assert_string_equal(b.recs[0].col[DC_CODE], "H\xEF\xBF\xBD-1");
+    assert_string_equal(b.recs[0].col[DC_AGENCY_NAME], "S\xEF\xBF\xBDX");
+    assert_null(strstr(b.recs[0].raw, "\\u0000\""));
+    assert_non_null(strstr(b.recs[0].raw, "\"a\\ufffdb \\\\u0000 c\""));
+    rec_batch_clear(&b);
+    (void)state;
+}
+
 /* ---- codes ---- */
 
 static void test_codes_as_numbers_and_strings(void **state)
@@ -725,7 +750,7 @@ static void test_reject_fields(void **state)
     assert_null(b.cursor_key);
     rec_batch_clear(&b);
 
-    /* no key: updated kept, still no cursor */
+    /* no key: updated kept, and the time still moves the cursor (with an empty key) */
     d = minimal();
     json_object_del(d, "MaHoSo");
     rec_batch_init(&b, FEED_DOSSIER);
@@ -733,7 +758,8 @@ static void test_reject_fields(void **state)
     assert_int_equal(b.rejs[0].reason, REASON_MISSING_KEY);
     assert_null(b.rejs[0].key);
     assert_string_equal(b.rejs[0].updated, "2022-01-04 09:00:00");
-    assert_null(b.cursor_key);
+    assert_string_equal(b.cursor_time, "20220104090000");
+    assert_string_equal(b.cursor_key, "");
     rec_batch_clear(&b);
 
     /* a long offending value is cut in the detail, the raw keeps it */
@@ -844,7 +870,8 @@ static void test_cursor_greatest(void **state)
     offer(&b, "20220106000000", "z");
     assert_string_equal(b.cursor_key, "\xc3\x89");
 
-    /* a rejected item moves it too; one without a key or a good time does not */
+    /* a rejected item moves it too, and so does a keyless one by its time; one without
+     * a good time does not */
     json_t *d = minimal();
     set(d, "MaHoSo", json_string("R"));
     set(d, "NgayCapNhat", json_string("20220107000000"));
@@ -855,17 +882,18 @@ static void test_cursor_greatest(void **state)
     assert_string_equal(b.cursor_key, "R");
 
     d = minimal();
-    json_object_del(d, "MaHoSo");
-    set(d, "NgayCapNhat", json_string("20230101000000"));
-    assert_int_equal(adp_parse_dossier(d, &b), 0);
-    json_decref(d);
-    d = minimal();
     set(d, "MaHoSo", json_string("S"));
     set(d, "NgayCapNhat", json_string("20231301000000"));
     assert_int_equal(adp_parse_dossier(d, &b), 0);
     json_decref(d);
     assert_string_equal(b.cursor_time, "20220107000000");
     assert_string_equal(b.cursor_key, "R");
+    d = minimal();
+    json_object_del(d, "MaHoSo");
+    set(d, "NgayCapNhat", json_string("20220107000000"));
+    assert_int_equal(adp_parse_dossier(d, &b), 0);
+    json_decref(d);
+    assert_string_equal(b.cursor_key, "R"); /* ("", same time) sorts before "R" */
 
     /* a numeric NgayCapNhat offers its 14 digits */
     d = minimal();
@@ -967,7 +995,7 @@ static void test_procedure(void **state)
     rec_batch_init(&b, FEED_PROCEDURE);
     parse_into(PROCEDURE, p, &b);
     assert_null(b.rejs[0].key);
-    assert_null(b.cursor_key);
+    assert_string_equal(b.cursor_key, ""); /* the catalogue is fetched whole: unused */
     rec_batch_clear(&b);
 }
 
@@ -1061,9 +1089,12 @@ static void test_shipment(void **state)
     set(s, "StatusCode", json_integer(2147483647));
     assert_ship_col(s, SC_STATUS_CODE, "2147483647");
     s = ship();
-    set(s, "StatusCode", json_string("2147483648")); /* no longer fits the integer column */
-    assert_int_equal(reason_of(SHIPMENT, s, detail, sizeof(detail)), REASON_BAD_CODE);
-    assert_string_equal(detail, "StatusCode: \"2147483648\" is outside -2147483648..2147483647");
+    set(s, "StatusCode", json_string("2147483648")); /* any integer: the column is bigint */
+    assert_ship_col(s, SC_STATUS_CODE, "2147483648");
+    s = ship();
+    /* too long for bigint: kept as an unknown code (in transit), not rejected */
+    set(s, "StatusCode", json_string("123456789012345678901234567890"));
+    assert_ship_col(s, SC_STATUS_CODE, NULL);
     s = ship();
     set(s, "StatusCode", json_string("x"));
     assert_int_equal(reason_of(SHIPMENT, s, detail, sizeof(detail)), REASON_BAD_CODE);
@@ -1316,6 +1347,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_record),
+        cmocka_unit_test(test_nul_in_strings),
         cmocka_unit_test(test_codes_as_numbers_and_strings),
         cmocka_unit_test(test_bad_code_values),
         cmocka_unit_test(test_codes_outside_their_list),
