@@ -58,6 +58,14 @@ static void pk_fail(struct pctx *c, enum rec_reason reason, const char *fmt, ...
         c->oom = 1;
 }
 
+/* "ALL" is the province total on /metrics and in the report; an agency with that code
+ * would be indistinguishable from it, so it is refused as a code outside its list. */
+static void pk_agency_code(struct pctx *c, const char *agency)
+{
+    if (agency && strcmp(agency, "ALL") == 0)
+        pk_fail(c, REASON_BAD_CODE, "MaDonVi: \"ALL\" is reserved for the province total");
+}
+
 static int pk_stop(const struct pctx *c)
 {
     return c->failed || c->oom;
@@ -362,6 +370,7 @@ int adp_parse_dossier(const json_t *item, struct record_batch *out)
     pk_require(&c, "NgayCapNhat");
 
     /* bad_code */
+    pk_agency_code(&c, r.col[DC_AGENCY]);
     pk_code(&c, "TrangThaiHoSo", 1, 10, &status);
     pk_code(&c, "KenhThucHien", 1, 3, &channel);
     level_f = pk_code(&c, "MucDo", 2, 4, &level);
@@ -443,6 +452,7 @@ int adp_parse_procedure(const json_t *item, struct record_batch *out)
     }
 
     /* bad_code */
+    pk_agency_code(&c, r.col[PC_AGENCY]);
     pk_code(&c, "MucDo", 2, 4, &level);
     pk_code(&c, "BuuChinhCongIch", 0, 1, &postal);
     pk_code(&c, "CoPhiLePhi", 0, 1, &fee);

@@ -56,11 +56,15 @@ PGconn *pg_connect(const char *conninfo, const char *password, const char *appna
 {
     /* Later entries override earlier ones, so the defaults come first and the
      * operator's conninfo (expanded from "dbname") can change them. */
-    const char *keys[8], *vals[8];
+    const char *keys[12], *vals[12];
     int n = 0;
     keys[n] = "connect_timeout", vals[n++] = "10";
     keys[n] = "keepalives", vals[n++] = "1";
     keys[n] = "keepalives_idle", vals[n++] = "30";
+    keys[n] = "keepalives_interval", vals[n++] = "10";
+    keys[n] = "keepalives_count", vals[n++] = "3";
+    /* A server that goes silent mid-query is given up after a minute, not TCP's ~15. */
+    keys[n] = "tcp_user_timeout", vals[n++] = "60000";
     keys[n] = "application_name", vals[n++] = appname ? appname : "onestopd";
     keys[n] = "dbname", vals[n++] = conninfo ? conninfo : "";
     if (password)

@@ -99,6 +99,9 @@ AMBIGUITIES in metrics.md / feeds.md, and the reading this file takes
     exist for every known agency and ALL with 0 where nothing matched.
 16. postal_return_ratio counts resolved dossiers in {9,10} only (withdrawn 7 is in
     "resolved" for the other figures but not here), as metrics.md's table says.
+17. An agency coded literally "ALL" would be indistinguishable from the province
+    total (ALL) on /metrics and in the report: such a dossier or catalogue row is
+    bad_code (metrics.md does not say; this is the daemon's documented choice).
 """
 
 from __future__ import annotations
@@ -260,6 +263,8 @@ def _classify_dossier(d):
             return "missing_key", None
     if _absent(d.get("TrangThaiHoSo")) or _absent(d.get("NgayCapNhat")):
         return "missing_key", None
+    if _ident(d["MaDonVi"]) == "ALL":
+        return "bad_code", None  # reserved for the province total (ambiguity 17)
     status = parse_code(d["TrangThaiHoSo"])
     if status is _BAD or not 1 <= status <= 10:
         return "bad_code", None
@@ -314,6 +319,8 @@ def _classify_procedure(d):
         return "missing_key", None
     if _absent(d.get("MucDo")) or _absent(d.get("NgayCapNhat")):
         return "missing_key", None
+    if _ident(d["MaDonVi"]) == "ALL":
+        return "bad_code", None
     mucdo = parse_code(d["MucDo"])
     if mucdo is _BAD or not 2 <= mucdo <= 4:
         return "bad_code", None

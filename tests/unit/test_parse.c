@@ -285,6 +285,21 @@ static void test_codes_outside_their_list(void **state)
     }
 }
 
+/* ALL is the province total: an agency with that code is refused, after missing keys. */
+static void test_agency_all_reserved(void **state)
+{
+    char detail[256];
+    json_t *d = minimal();
+    set(d, "MaDonVi", json_string("ALL"));
+    assert_int_equal(reason_of(DOSSIER, d, detail, sizeof detail), REASON_BAD_CODE);
+    assert_string_equal(detail, "MaDonVi: \"ALL\" is reserved for the province total");
+    d = minimal();
+    set(d, "MaDonVi", json_string("ALL"));
+    json_object_del(d, "TrangThaiHoSo");
+    assert_int_equal(reason_of(DOSSIER, d, NULL, 0), REASON_MISSING_KEY);
+    (void)state;
+}
+
 static void test_optional_code_defaults(void **state)
 {
     static const char *const absent[] = {NULL, "null", "\"\""};
@@ -1348,6 +1363,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_record),
         cmocka_unit_test(test_nul_in_strings),
+        cmocka_unit_test(test_agency_all_reserved),
         cmocka_unit_test(test_codes_as_numbers_and_strings),
         cmocka_unit_test(test_bad_code_values),
         cmocka_unit_test(test_codes_outside_their_list),
