@@ -8,7 +8,7 @@ PKGS=(
   postgresql-15 postgresql-client-15
   python3 curl ca-certificates procps
   prometheus prometheus-alertmanager
-  dpkg-dev systemd man-db systemd-container  # packaging tests: dpkg-shlibdeps, systemd-analyze, man, nspawn
+  dpkg-dev file systemd man-db systemd-container  # packaging tests: dpkg-shlibdeps, systemd-analyze, man, nspawn
 )
 missing=()
 for p in "${PKGS[@]}"; do
