@@ -159,6 +159,11 @@ static const struct cfg_option options[] = {
      "gives up."},
     {SOURCE_SECTION, "backoff_max", OT_DURATION, S(backoff_max_s), "60s", 0, 0, 0, 0,
      "Cap of the exponential backoff between retries (also caps Retry-After)."},
+    {SOURCE_SECTION, "overlap", OT_DURATION0, S(overlap_s), "0s", 0, 0, 0, 0,
+     "Keyset feeds: each cycle starts this long before the stored cursor and reads that "
+     "stretch again (upserts make it harmless), to catch records whose update time equals "
+     "the cursor's but that the server committed after it was read. 0s follows the "
+     "protocol exactly."},
 };
 
 #undef C
@@ -688,6 +693,31 @@ static void section_label(const struct parser *ps, char *out, size_t outlen)
         snprintf(out, outlen, "[%s]", ps->section ? ps->section : "");
 }
 
+/* The keys a source needs depend on its adapter (igate: token_url, client_id and
+ * client_secret_file; vnpost: api_key_file), and the adapter's init() is what checks them.
+ * It runs here too, on a throwaway adapter, so that --check-config, the start and a reload
+ * all reject what the daemon would, at the section's header line. */
+static int check_adapter(struct parser *ps)
+{
+    const struct source_cfg *sc = &ps->cfg->sources[ps->src];
+    char msg[512], label[96], prefix[96];
+    const char *why = msg;
+    struct adapter *ad;
+
+    msg[0] = '\0';
+    ad = adp_new(sc, msg, sizeof(msg));
+    if (ad != NULL) {
+        adp_free(ad);
+        return 0;
+    }
+    /* init() says "source.NAME: ..."; the label below names the section already. */
+    snprintf(prefix, sizeof(prefix), "source.%s: ", sc->name);
+    if (strncmp(msg, prefix, strlen(prefix)) == 0)
+        why = msg + strlen(prefix);
+    section_label(ps, label, sizeof(label));
+    return perr(ps, sc->line, "%s: %s", label, why[0] ? why : "rejected by its adapter");
+}
+
 /* Closes the current section: required keys are reported at its header line. */
 static int end_section(struct parser *ps)
 {
@@ -704,6 +734,8 @@ static int end_section(struct parser *ps)
             return perr(ps, ps->sec_line, "%s: missing required key \"%s\"", label, o->name);
         }
     }
+    if (strcmp(ps->section, SOURCE_SECTION) == 0)
+        return check_adapter(ps);
     return 0;
 }
 
@@ -1086,6 +1118,111 @@ static void print_value(FILE *f, const char *name, const char *v, const char *co
     fputc('\n', f);
 }
 
+#define MASK_USERINFO 0x1
+#define MASK_PATH 0x2
+#define MASK_QUERY 0x4
+
+/* Appends one URL (that check_url() accepted) to b as cfg_print shows it. The userinfo
+ * (user:password@) becomes "***@". With whole_path (webhook and Alertmanager URLs, where
+ * Slack, Teams and others put the secret in the path) everything after host[:port]
+ * becomes "/..."; otherwise only a query string becomes "?...". Returns the MASK_ bits of
+ * the parts hidden. */
+static unsigned mask_url(struct buf *b, const char *url, int whole_path)
+{
+    const char *auth = strstr(url, "://");
+    const char *host, *rest;
+    unsigned hidden = 0;
+
+    if (auth == NULL) {
+        buf_puts(b, "...");
+        return MASK_PATH;
+    }
+    auth += 3;
+    rest = auth + strcspn(auth, "/?#");
+    host = auth;
+    for (const char *p = auth; p < rest; p++) {
+        if (*p == '@')
+            host = p + 1;
+    }
+    buf_append(b, url, (size_t)(auth - url));
+    if (host != auth) {
+        buf_puts(b, "***@");
+        hidden |= MASK_USERINFO;
+    }
+    buf_append(b, host, (size_t)(rest - host));
+    if (whole_path) {
+        if (rest[0] != '\0' && strcmp(rest, "/") != 0) {
+            buf_puts(b, "/...");
+            hidden |= MASK_PATH;
+        } else {
+            buf_puts(b, rest);
+        }
+    } else {
+        size_t plen = strcspn(rest, "?");
+        buf_append(b, rest, plen);
+        if (rest[plen] != '\0') {
+            buf_puts(b, "?...");
+            hidden |= MASK_QUERY;
+        }
+    }
+    return hidden;
+}
+
+/* Prints an OT_URL or OT_URL_LIST value with mask_url() applied to each URL, and a
+ * comment naming what was hidden. A masked value does not read back as the original (it
+ * may even load as a different, wrong URL): --print-config is for reading; only values
+ * printed without a "masked" comment round-trip. */
+static void print_url_option(FILE *f, const struct cfg_option *o, const char *v)
+{
+    struct buf b;
+    unsigned hidden = 0;
+    char comment[64];
+    char *one = NULL;
+
+    buf_init(&b);
+    if (o->type == OT_URL_LIST) {
+        const char *p = v;
+        while (*p) {
+            size_t len = strcspn(p, " \t");
+            if (len > 0) {
+                one = strndup(p, len);
+                if (one == NULL) {
+                    b.oom = 1;
+                    break;
+                }
+                if (b.len > 0)
+                    buf_puts(&b, " ");
+                hidden |= mask_url(&b, one, 1);
+                sfree(one);
+            }
+            p += len;
+            p += strspn(p, " \t");
+        }
+    } else {
+        hidden |= mask_url(&b, v, 0);
+    }
+    if (b.oom || b.len == 0) {
+        /* never fall back to the unmasked value */
+        fprintf(f, "; %s = (not shown: out of memory)\n", o->name);
+        goto cleanup;
+    }
+    if (hidden == 0) {
+        print_value(f, o->name, v, NULL);
+        goto cleanup;
+    }
+    /* MASK_PATH covers the query too, so at most one of the two is set */
+    snprintf(comment, sizeof(comment), "masked: %s%s%s hidden",
+             hidden & MASK_USERINFO ? "userinfo" : "",
+             (hidden & MASK_USERINFO) && (hidden & (MASK_PATH | MASK_QUERY)) ? " and " : "",
+             hidden & MASK_PATH    ? "path"
+             : hidden & MASK_QUERY ? "query"
+                                   : "");
+    print_value(f, o->name, b.data, comment);
+
+cleanup:
+    buf_free(&b);
+}
+
 static void print_option(FILE *f, const struct cfg_option *o, const void *base)
 {
     const void *src = (const char *)base + o->offset;
@@ -1135,6 +1272,8 @@ static void print_option(FILE *f, const struct cfg_option *o, const void *base)
             const char *secret = *(char *const *)((const char *)base + o->aux);
             /* the path is not secret; the content is only reported as loaded or not */
             print_value(f, o->name, v, secret ? "secret (set)" : "secret (unset)");
+        } else if (o->type == OT_URL || o->type == OT_URL_LIST) {
+            print_url_option(f, o, v);
         } else {
             print_value(f, o->name, v, NULL);
         }

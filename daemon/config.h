@@ -34,6 +34,7 @@ struct source_cfg {
     long timeout_s;       /* per HTTP request, default 30 */
     long max_retries;     /* attempts after the first, default 5 */
     long backoff_max_s;   /* cap of the exponential backoff, default 60 */
+    long overlap_s;       /* keyset feeds re-read this much before the cursor, default 0 */
 };
 
 struct config {

@@ -3,10 +3,12 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +61,7 @@ struct daemon {
     struct log_complaint db_complaint;
     uint64_t watchdog_usec;
     int64_t last_watchdog_ms;
+    char last_status[256]; /* the STATUS= last sent to systemd */
 };
 
 static void on_signal(int sig)
@@ -67,6 +70,19 @@ static void on_signal(int sig)
         g_reload = 1;
     else
         g_stop = 1;
+}
+
+/* The signals the main loop handles. main() blocks them until every thread is started
+ * (the HTTP server's, the alert delivery thread): threads inherit the mask, so only the
+ * main thread runs the handler, and its interrupted sleep sees the flag at once. */
+static void mask_signals(int how, sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(how, &set, old);
 }
 
 static int install_signals(void)
@@ -161,7 +177,11 @@ static void publish_state(struct daemon *d)
      * database the leader fills. */
     int ready_sources = d->leader ? all_synced(d) : d->next_compute_ms > 0 && !d->dirty;
     snapshot_set_state(d->snap, d->store != NULL, ready_sources, status);
-    sdn_notifyf("STATUS=%s", status);
+    /* Every loop pass (about once a second) gets here: tell systemd only of a change. */
+    if (strcmp(status, d->last_status) != 0) {
+        sdn_notifyf("STATUS=%s", status);
+        memcpy(d->last_status, status, sizeof d->last_status);
+    }
 }
 
 static int ensure_store(struct daemon *d)
@@ -338,11 +358,18 @@ done:
         sdn_notify("READY=1");
 }
 
-/* Sleeps up to ms, cut short by any signal. */
+/* Sleeps up to ms, cut short by any signal. The signals stay blocked from the check of
+ * the flags until pselect() unblocks them atomically, so one that comes in between ends
+ * the sleep at once instead of being noticed a second later. */
 static void nap(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    sigset_t old;
+
+    mask_signals(SIG_BLOCK, &old);
+    if (!g_stop && !g_reload)
+        pselect(0, NULL, NULL, NULL, &ts, &old);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static int64_t next_event_ms(const struct daemon *d)
@@ -437,7 +464,8 @@ static int start_http(struct daemon *d)
         .api = api_handle,
         .api_ctx = d->api,
         /* The main loop beats at least every second outside long syncs, and after every
-         * page inside them; a minute of silence means it is stuck. */
+         * page (and about every second of a request) inside them; only a computation or a
+         * database call keeps it quiet, and five minutes of silence means it is stuck. */
         .stale_after_s = 300,
     };
     d->http = http_start(&o, err, sizeof err);
@@ -455,7 +483,7 @@ static int setup(struct daemon *d)
     d->fetcher = fetch_new();
     d->snap = snapshot_new();
     d->api = api_new(d->cfg);
-    d->alerts = alert_new(); /* its delivery thread: after curl_global_init */
+    d->alerts = alert_new(d->cli.once); /* threads after curl_global_init; --once: inert */
     if (!d->fetcher || !d->snap || !d->api || !d->alerts) {
         log_err("main", "out of memory");
         return EX_OSERR;
@@ -550,12 +578,15 @@ int main(int argc, char **argv)
         cfg_free(d.cfg);
         return EX_OK;
     }
+    /* Until the threads are started; unblocked below, on the main thread only. */
+    mask_signals(SIG_BLOCK, NULL);
     if (install_signals() != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
         log_err("main", "initialisation failed: %s", strerror(errno));
         cfg_free(d.cfg);
         return EX_OSERR;
     }
     if (d.cli.action == CLI_MIGRATE) {
+        mask_signals(SIG_UNBLOCK, NULL);
         rc = migrate_only(&d);
         cfg_free(d.cfg);
         curl_global_cleanup();
@@ -565,10 +596,12 @@ int main(int argc, char **argv)
     rc = setup(&d);
     if (rc == EX_OK) {
         if (d.cli.once) {
+            mask_signals(SIG_UNBLOCK, NULL); /* a signal that came meanwhile runs now */
             rc = run_once(&d);
         } else if (start_http(&d) != 0) {
             rc = EX_OSERR;
         } else {
+            mask_signals(SIG_UNBLOCK, NULL);
             rc = run_loop(&d);
         }
     }

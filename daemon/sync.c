@@ -22,6 +22,29 @@ void sync_fetch_opts(const struct source_cfg *cfg, struct fetch_opts *o)
     o->backoff_max_ms = cfg->backoff_max_s * 1000;
 }
 
+/* "yyyyMMddHHmmss" minus seconds, in place-safe output; 0, or -1 for a bad time. */
+static int sync_time_minus(const char *t, long seconds, char out[15])
+{
+    struct ldate d;
+    char iso[20];
+    int hh, mi, ss;
+    if (util_dvc_time(t, iso) != 0 || sscanf(iso + 11, "%d:%d:%d", &hh, &mi, &ss) != 3)
+        return -1;
+    d.y = atoi(iso);
+    d.m = atoi(iso + 5);
+    d.d = atoi(iso + 8);
+    long long at = (long long)ldate_to_days(&d) * 86400 + hh * 3600 + mi * 60 + ss - seconds;
+    if (at < 0)
+        at = 0;
+    struct ldate nd = ldate_from_days((long)(at / 86400));
+    long rest = (long)(at % 86400);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%04d%02d%02d%02ld%02ld%02ld", nd.y, nd.m, nd.d, rest / 3600,
+             rest / 60 % 60, rest % 60);
+    memcpy(out, buf, 15);
+    return 0;
+}
+
 static void count_batch(struct source_status *st, const struct record_batch *b)
 {
     st->records_total += b->nitems;
@@ -87,6 +110,11 @@ static int sync_keyset(const struct sync_run *run, const struct feed_desc *fd, c
     if (store_get_cursor(run->store, cfg->name, fd->name, cur.time, &key, err, errlen) != 0)
         goto cleanup;
     cur.key = key;
+    if (cfg->overlap_s > 0 && cur.time[0] &&
+        sync_time_minus(cur.time, cfg->overlap_s, cur.time) == 0) {
+        /* From an earlier instant, inclusive: everything since is read again. */
+        cur.key = "";
+    }
     for (;;) {
         int more = 0;
         if (run->stop && *run->stop) {

@@ -44,6 +44,27 @@ def main():
     c.eq(p.returncode, 78, "page_size 1001 exits 78")
     c.check("%s:4:" % bad in p.stderr, "page_size error names line 4: %r" % p.stderr)
 
+    # A key the adapter needs (igate: token_url) is checked by --check-config too, not
+    # only when the daemon starts; the error names the [source.NAME] header's line.
+    secret = os.path.join(work, "igate.secret")
+    with open(secret, "w") as f:
+        f.write("s3cret\n")
+    with open(bad, "w") as f:
+        f.write("[http]\nlisten = 127.0.0.1:9787\n\n[source.igate]\nadapter = igate\n"
+                "base_url = http://x\nclient_id = onestopd\nclient_secret_file = %s\n"
+                "\n[metrics]\ninterval = 60s\n" % secret)
+    p = run("-c", bad, "--check-config")
+    c.eq(p.returncode, 78, "igate source without token_url exits 78")
+    c.check("%s:4:" % bad in p.stderr and "token_url" in p.stderr,
+            "missing token_url names FILE:4 (the section header) and the key: %r" % p.stderr)
+    c.check("OK" not in p.stdout, "no OK on stdout: %r" % p.stdout)
+    with open(bad, "w") as f:
+        f.write("[source.vnpost]\nadapter = vnpost\nbase_url = http://x\n")
+    p = run("-c", bad, "--check-config")
+    c.eq(p.returncode, 78, "vnpost source without api_key_file exits 78")
+    c.check("%s:1:" % bad in p.stderr and "api_key_file" in p.stderr,
+            "missing api_key_file names FILE:1: %r" % p.stderr)
+
     p = run("-c", os.path.join(work, "missing.conf"), "--check-config")
     c.eq(p.returncode, 78, "missing config exits 78")
 
@@ -56,6 +77,16 @@ def main():
         p = run("-c", cfg, "--print-config")
         c.eq(p.returncode, 0, "--print-config exits 0")
         c.check("s3cret" not in p.stdout, "--print-config masks secrets")
+        # Webhook URLs often carry their secret in the path (Slack, Teams).
+        hooked = harness.write_config(
+            os.path.join(work, "hook.conf"), pg, sim, as_of="2022-12-20",
+            extra="[alert]\nwebhook_url = https://hooks.example/services/T0/B0/Xsecretpath\n")
+        p = run("-c", hooked, "--print-config")
+        c.eq(p.returncode, 0, "--print-config with a webhook exits 0 (%s)" % p.stderr)
+        c.check("Xsecretpath" not in p.stdout and
+                "webhook_url = https://hooks.example/... ; masked: path hidden" in p.stdout,
+                "--print-config hides the webhook's path: %r"
+                % [l for l in p.stdout.splitlines() if "webhook" in l])
         p = run("-c", cfg, "--once", env={"TZ": "America/New_York"})
         c.eq(p.returncode, 0, "--once exits 0: %s" % p.stderr[-2000:])
         c.check("onestop_dossiers_received{" in p.stdout, "--once prints the metrics page")

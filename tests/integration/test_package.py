@@ -3,7 +3,8 @@
 `systemd-analyze verify` and scores <= 2.0 on `systemd-analyze security`, the unit and
 the example configuration agree on the credentials, the example passes --check-config,
 and `cpack -G DEB` builds a package with the expected files, Depends, conffiles and
-maintainer scripts that start nothing."""
+maintainer scripts that start nothing, and that on purge forget an operator's
+`systemctl enable` the way debhelper's do (run against a $DPKG_ROOT)."""
 
 import os
 import re
@@ -183,11 +184,77 @@ def check_deb(c, work, binary, conf, unit_path):
             "prerm stops the service on remove/deconfigure only")
     c.check("daemon-reload" in open(os.path.join(ctrl, "postinst")).read(), "postinst reloads systemd")
 
+    for script in ("postinst", "postrm"):
+        text = open(os.path.join(ctrl, script)).read()
+        c.check(re.search(r"command -v deb-systemd-helper", text) is not None,
+                "%s calls deb-systemd-helper only where it is installed" % script)
+    c.check("deb-systemd-helper purge onestopd.service" in open(os.path.join(ctrl, "postrm")).read(),
+            "postrm purges the unit's deb-systemd-helper state")
+
     # The unit inside the package is the one verified above.
     x = os.path.join(work, "x")
     run(["dpkg-deb", "-x", deb, x])
     c.eq(open(x + unit_dir[0]).read() if unit_dir else None, open(unit_path).read(),
          "packaged unit = generated unit")
+    if unit_dir:
+        script_lifecycle(c, work, ctrl, unit_path, unit_dir[0])
+
+
+def script_lifecycle(c, work, ctrl, unit_path, unit_rel):
+    """install, `systemctl enable` by the operator, remove, purge: the scripts run with
+    DPKG_ROOT pointing at a scratch tree, as dpkg --root would run them. After the purge
+    nothing of the unit is left in /etc/systemd or deb-systemd-helper's state."""
+    helper = shutil.which("deb-systemd-helper")
+    if not helper:
+        print("package: deb-systemd-helper not installed; lifecycle not run", flush=True)
+        return
+    if os.path.isdir("/run/systemd/system"):
+        # The scripts would daemon-reload the systemd of this machine.
+        print("package: systemd runs here; lifecycle not run", flush=True)
+        return
+    root = os.path.join(work, "root")
+    env = dict(os.environ, DPKG_ROOT=root, DPKG_MAINTSCRIPT_PACKAGE="onestopd",
+               DPKG_MAINTSCRIPT_NAME="postinst")
+    unit = root + unit_rel
+    os.makedirs(os.path.dirname(unit))
+    shutil.copy(unit_path, unit)
+
+    def script(name, *args):
+        e = dict(env, DPKG_MAINTSCRIPT_NAME=name)
+        p = run(["sh", os.path.join(ctrl, name)] + list(args), env=e)
+        c.eq(p.returncode, 0, "%s %s exits 0: %s" % (name, " ".join(args), p.stderr))
+
+    etc = os.path.join(root, "etc", "systemd", "system")
+    wants = os.path.join(etc, "multi-user.target.wants", "onestopd.service")
+    mask = os.path.join(etc, "onestopd.service")
+    state = os.path.join(root, "var", "lib", "systemd")
+
+    script("postinst", "configure")
+    c.check(not os.path.lexists(wants), "postinst enables nothing")
+    os.makedirs(os.path.dirname(wants))
+    os.symlink(unit_rel, wants)  # what `systemctl enable onestopd` does
+    os.makedirs(os.path.join(root, "var", "lib", "private", "onestopd"))
+
+    os.unlink(unit)  # dpkg removes the files before postrm remove
+    script("postrm", "remove")
+    c.check(os.path.islink(mask) and os.readlink(mask) == "/dev/null",
+            "postrm remove masks the unit, as debhelper does")
+    script("postrm", "purge")
+    c.check(not os.path.lexists(wants), "postrm purge removes the operator's enable link")
+    c.check(not os.path.lexists(mask), "postrm purge unmasks the unit")
+    c.check(not os.path.exists(os.path.join(root, "var", "lib", "private", "onestopd")),
+            "postrm purge removes the state directory under DPKG_ROOT")
+    left = [os.path.join(d, f) for d, _, fs in os.walk(state) for f in fs if "onestopd" in f]
+    c.check(not left, "no deb-systemd-helper state left after purge: %r" % left)
+
+    # A reinstall after a remove (no purge) lifts the mask again.
+    shutil.copy(unit_path, unit)
+    script("postinst", "configure")
+    os.unlink(unit)
+    script("postrm", "remove")
+    shutil.copy(unit_path, unit)
+    script("postinst", "configure")
+    c.check(not os.path.lexists(mask), "postinst unmasks what postrm remove masked")
 
 
 def main():

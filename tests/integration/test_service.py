@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """onestopd as a systemd service, without systemd: the sd_notify datagrams it sends
 (READY, WATCHDOG, RELOADING+MONOTONIC_USEC, STOPPING) to a socket the test binds, both
-a path and an abstract one; reloads that add a source or fail; and two instances on
-one database, where the advisory lock makes exactly one the writer and a kill -9 hands
-the role over."""
+a path and an abstract one; reloads that add a source or fail; SIGTERM in the middle of
+a sync against a slow feed; and two instances on one database, where the advisory lock
+makes exactly one the writer and a kill -9 hands the role over."""
 
 import os
 import re
@@ -137,6 +137,26 @@ def notify_protocol(c, work, pg, sim, address, tag):
                 % (tag, [round(g, 2) for g in gaps]))
         c.check(any(l.startswith("STATUS=") for _, lines in msgs for l in lines),
                 "%s: a STATUS= line" % tag)
+        # STATUS= only when the text changes, not every loop pass (about once a second).
+        statuses = [l for _, lines in msgs for l in lines if l.startswith("STATUS=")]
+        repeats = [a for a, b in zip(statuses, statuses[1:]) if a == b]
+        c.check(not repeats, "%s: no STATUS= sent twice in a row: %r" % (tag, repeats[:3]))
+
+        # SIGTERM, SIGINT and SIGHUP go to the main thread only (its sleep must end at
+        # once): every other thread (HTTP, alert delivery) has them blocked.
+        want = (1 << (signal.SIGHUP - 1)) | (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
+        masks = {}
+        for tid in os.listdir("/proc/%d/task" % d.proc.pid):
+            try:
+                st = open("/proc/%d/task/%s/status" % (d.proc.pid, tid)).read()
+            except OSError:
+                continue  # a thread that just ended
+            masks[int(tid)] = int(re.search(r"^SigBlk:\s*([0-9a-f]+)$", st, re.M).group(1), 16)
+        c.eq(masks.get(d.proc.pid, -1) & want, 0, "%s: the main thread takes the signals" % tag)
+        others = {t: m for t, m in masks.items() if t != d.proc.pid}
+        c.check(others and all(m & want == want for m in others.values()),
+                "%s: the other threads block SIGTERM, SIGINT, SIGHUP: %r"
+                % (tag, {t: hex(m) for t, m in others.items()}))
 
         mark = len(ns.snapshot())
         before_us = time.monotonic_ns() // 1000
@@ -219,6 +239,47 @@ def reload_sources(c, work, pg, sim):
     finally:
         c.eq(d.stop(), 0, "reload daemon exits 0")
         ns.close()
+
+
+def sigterm_during_sync(c, work, pg):
+    """(d) SIGTERM while a page request is in flight to a feed that takes 2 s a page (and
+    the sync has many pages to go): the request is aborted and the daemon exits 0 well
+    within systemd's stop timeout, not after the sync."""
+    pg.psql("postgres", "CREATE DATABASE onestop_stop")
+    conninfo = pg.conninfo.replace("dbname=onestop", "dbname=onestop_stop")
+    slow = harness.FeedSim("--seed", 7, "--dossiers", 1500, "--as-of", AS_OF, "--delay", 2)
+    address = os.path.join(work, "stop.notify")
+    ns = NotifySocket(address)
+    d = None
+    try:
+        path = harness.write_config(os.path.join(work, "stop.conf"), pg, slow, as_of=AS_OF,
+                                    page_size=50, sources=("igate",))
+        txt = open(path).read().replace(pg.conninfo, conninfo)
+        open(path, "w").write(txt)
+        d = harness.Daemon(path, env={"NOTIFY_SOCKET": address})
+
+        def pages():
+            return slow.get("/_sim/stats")["requests"].get("dossiers", 0)
+        # The second page is requested: the sync is under way, 30 pages (60 s) to go.
+        c.check(poll(lambda: pages() >= 2, 120, 0.05), "the slow sync reached its second page")
+        mark = len(ns.snapshot())
+        t0 = time.monotonic()
+        d.signal(signal.SIGTERM)
+        try:
+            rc = d.proc.wait(10)
+        except Exception:  # subprocess.TimeoutExpired
+            rc = None
+        elapsed = time.monotonic() - t0
+        print("service: SIGTERM during a sync: exited %.3f s later" % elapsed, flush=True)
+        c.eq(rc, 0, "exit status 0 within 10 s of SIGTERM during a sync (%.1f s)" % elapsed)
+        c.check(pages() < 10, "the sync did not run to its end first (%d pages)" % pages())
+        c.check(ns.wait_for(has("STOPPING=1"), mark, 1) is not None,
+                "STOPPING=1 after SIGTERM during a sync")
+    finally:
+        if d:
+            d.stop()
+        ns.close()
+        slow.stop()
 
 
 def two_instances(c, work, pg, sim):
@@ -312,6 +373,7 @@ def main():
         notify_protocol(c, work, pg, sim, "@onestop-test-%d-%s" % (os.getpid(), os.urandom(4).hex()),
                         "abstract socket")
         reload_sources(c, work, pg, sim)
+        sigterm_during_sync(c, work, pg)
         two_instances(c, work, pg, sim)
     finally:
         sim.stop()

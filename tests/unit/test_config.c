@@ -18,6 +18,12 @@
 static char dir[64];
 static char conf_path[128];
 
+/* What each adapter's init() needs besides adapter and base_url; fixture.secret is made
+ * by setup() next to the config file. */
+#define IGATE_KEYS                                                                                 \
+    "token_url = http://t.example/token\nclient_id = c\nclient_secret_file = fixture.secret\n"
+#define VNPOST_KEYS "api_key_file = fixture.secret\n"
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "wb");
@@ -151,7 +157,8 @@ static void test_defaults(void **state)
     cfg_free(cfg);
 
     /* the source defaults, on a minimal vnpost section */
-    cfg = load_ok("[source.vn]\nadapter = vnpost\nbase_url = http://vnpost.local:8080/\n");
+    cfg = load_ok(
+        "[source.vn]\nadapter = vnpost\nbase_url = http://vnpost.local:8080/\n" VNPOST_KEYS);
     assert_int_equal(cfg->nsources, 1);
     assert_string_equal(cfg->sources[0].base_url, "http://vnpost.local:8080"); /* slash gone */
     assert_string_equal(cfg->sources[0].shipment_path, "/bcci/shipments");
@@ -245,6 +252,7 @@ static void test_syntax(void **state)
                   "base_url = https://h.example/x#frag-is-not-a-comment\n"
                   "client_id = \"my id ; not a comment\"\n"
                   "token_url = https://h.example/token;v=1\n"
+                  "client_secret_file = fixture.secret\n"
                   "interval = 60s ; comment\n"
                   "dossier_path = \"/p\"\n"
                   "; comment\n"
@@ -261,14 +269,14 @@ static void test_syntax(void **state)
     cfg_free(cfg);
 
     /* several sources, in file order */
-    cfg = load_ok("[source.b]\nadapter=igate\nbase_url=http://b\n"
-                  "[source.a]\nadapter=vnpost\nbase_url=http://a\n"
-                  "[source.c]\nadapter=igate\nbase_url=http://c\n");
+    cfg = load_ok("[source.b]\nadapter=igate\nbase_url=http://b\n" IGATE_KEYS
+                  "[source.a]\nadapter=vnpost\nbase_url=http://a\n" VNPOST_KEYS
+                  "[source.c]\nadapter=igate\nbase_url=http://c\n" IGATE_KEYS);
     assert_int_equal(cfg->nsources, 3);
     assert_string_equal(cfg->sources[0].name, "b");
     assert_string_equal(cfg->sources[1].name, "a");
     assert_string_equal(cfg->sources[2].name, "c");
-    assert_int_equal(cfg->sources[2].line, 7);
+    assert_int_equal(cfg->sources[2].line, 11);
     assert_string_equal(cfg_find_source(cfg, "a")->adapter, "vnpost");
     cfg_free(cfg);
 }
@@ -288,12 +296,12 @@ static void test_errors_with_lines(void **state)
     expect_error_at("[metrics]\ninterval = 60s\n; c\ninterval = 90s\n", 4,
                     "duplicate key \"interval\" in section [metrics] (first on line 2)");
     /* the same key in two sources is fine, twice in one is not */
-    expect_error_at("[source.a]\nadapter=igate\nbase_url=http://a\n"
+    expect_error_at("[source.a]\nadapter=igate\nbase_url=http://a\n" IGATE_KEYS
                     "[source.b]\nadapter=igate\nbase_url=http://b\nadapter=vnpost\n",
-                    7, "duplicate key \"adapter\" in section [source.b]");
+                    10, "duplicate key \"adapter\" in section [source.b]");
     /* duplicate section */
     expect_error_at("[http]\n[metrics]\n[http]\n", 3, "duplicate section [http] (first on line 1)");
-    expect_error_at("[source.a]\nadapter=igate\nbase_url=http://a\n[source.a]\n", 4,
+    expect_error_at("[source.a]\nadapter=igate\nbase_url=http://a\n" IGATE_KEYS "[source.a]\n", 7,
                     "duplicate section [source.a] (first on line 1)");
     /* key outside a section */
     expect_error_at("# header comment\nlisten = *:1\n[http]\n", 2,
@@ -317,6 +325,53 @@ static void test_errors_with_lines(void **state)
                     "[source.x]: missing required key \"adapter\"");
     expect_error_at("[http]\n[source.x]\nadapter = igate\n", 2,
                     "[source.x]: missing required key \"base_url\"");
+}
+
+/* The keys an adapter's init() requires are checked by cfg_load, so --check-config, the
+ * start and a reload agree; the error names the [source.NAME] header line. */
+static void test_adapter_keys(void **state)
+{
+    /* igate: each of its keys missing in turn, the section in the middle of the file */
+    static const char *const igate_keys[] = {
+        "token_url = http://t/token\n",
+        "client_id = c\n",
+        "client_secret_file = fixture.secret\n",
+    };
+    static const char *const igate_names[] = {"token_url", "client_id", "client_secret_file"};
+    char text[1024], what[128];
+
+    for (size_t skip = 0; skip < ARRAY_LEN(igate_keys); skip++) {
+        snprintf(text, sizeof(text),
+                 "[http]\nlisten = *:1\n\n[source.ig]\nadapter = igate\n"
+                 "base_url = http://x\n");
+        for (size_t i = 0; i < ARRAY_LEN(igate_keys); i++) {
+            if (i != skip)
+                strncat(text, igate_keys[i], sizeof(text) - strlen(text) - 1);
+        }
+        strncat(text, "[metrics]\ninterval = 60s\n", sizeof(text) - strlen(text) - 1);
+        snprintf(what, sizeof(what), "[source.ig]: %s is required for adapter igate",
+                 igate_names[skip]);
+        expect_error_at(text, 4, what);
+    }
+
+    /* vnpost without its key, as the last section of the file */
+    expect_error_at("[source.a]\nadapter = igate\nbase_url = http://a\n" IGATE_KEYS
+                    "\n[source.vn]\nadapter = vnpost\nbase_url = http://v\n",
+                    8, "[source.vn]: api_key_file is required for adapter vnpost");
+    /* the first bad source stops the load, before a later section is read */
+    expect_error_at("[source.vn]\nadapter = vnpost\nbase_url = http://v\n[bogus]\n", 1,
+                    "[source.vn]: api_key_file is required for adapter vnpost");
+
+    /* what init() rejects beyond a missing key: a control character in the API key */
+    free(put("ctl.key", "abc\001def\n"));
+    expect_error_at("[source.vn]\nadapter = vnpost\nbase_url = http://v\napi_key_file = ctl.key\n",
+                    1, "[source.vn]: the API key (api_key_file) contains control characters");
+
+    /* a complete source of each adapter loads */
+    struct config *cfg = load_ok("[source.i]\nadapter = igate\nbase_url = http://i\n" IGATE_KEYS
+                                 "[source.v]\nadapter = vnpost\nbase_url = http://v\n" VNPOST_KEYS);
+    assert_int_equal(cfg->nsources, 2);
+    cfg_free(cfg);
 }
 
 static void test_bad_values(void **state)
@@ -449,6 +504,7 @@ static void test_secret_files(void **state)
     write_file(in_sub, "from-sub\n");
 
     const char *text_fmt = "[source.i]\nadapter = igate\nbase_url = http://i\n"
+                           "token_url = http://i/token\nclient_id = c\n"
                            "client_secret_file = igate\n"
                            "[source.v]\nadapter = vnpost\nbase_url = http://v\n"
                            "api_key_file = sub/key\n";
@@ -559,6 +615,7 @@ static void test_print(void **state)
 
     /* quoting keeps odd values intact through a round trip */
     cfg = load_ok("[source.q]\nadapter = igate\nbase_url = http://q\nclient_id = \" a ; b \"\n"
+                  "token_url = http://q/token\nclient_secret_file = fixture.secret\n"
                   "procedure_path = \"\"\n");
     out = print_to_string(cfg, 0);
     assert_non_null(strstr(out, "client_id = \" a ; b \"\n"));
@@ -571,6 +628,70 @@ static void test_print(void **state)
     cfg_free(cfg);
     free(text);
     free(secret);
+}
+
+/* URLs in --print-config: webhook and Alertmanager URLs keep only scheme://host[:port],
+ * base_url and token_url lose their userinfo and query; nothing else changes. */
+static void test_print_masks_urls(void **state)
+{
+    struct config *cfg, *again;
+    char *out;
+
+    cfg = load_ok("[alert]\n"
+                  "webhook_url = https://hooks.slack.com/services/T000/B000/XXXXsecret1 "
+                  "http://u:pass2@127.0.0.1:9095/hook?token=secret3 https://h.example/\n"
+                  "alertmanager_url = https://am:secret4@am.example:9093 "
+                  "http://[::1]:9093/prefix/secret5\n"
+                  "external_url = https://ext:secret6@onestop.example/x\n"
+                  "[source.i]\n"
+                  "adapter = igate\n"
+                  "base_url = https://user:secret7@apiigate.example/api\n"
+                  "token_url = https://lgsp.example/token?client_assertion=secret8\n"
+                  "client_id = c\n"
+                  "client_secret_file = fixture.secret\n"
+                  "[source.j]\n"
+                  "adapter = igate\n"
+                  "base_url = https://plain.example/api\n"
+                  "token_url = https://plain.example/token\n"
+                  "client_id = c\n"
+                  "client_secret_file = fixture.secret\n");
+    out = print_to_string(cfg, 0);
+    for (int i = 1; i <= 8; i++) {
+        char needle[16];
+        snprintf(needle, sizeof(needle), "secret%d", i);
+        if (strstr(out, needle) != NULL)
+            fail_msg("%s printed in:\n%s", needle, out);
+    }
+    assert_null(strstr(out, "pass2"));
+    assert_null(strstr(out, "XXXX"));
+    assert_non_null(strstr(out, "webhook_url = https://hooks.slack.com/... "
+                                "http://***@127.0.0.1:9095/... https://h.example/"
+                                " ; masked: userinfo and path hidden\n"));
+    assert_non_null(strstr(out, "alertmanager_url = https://***@am.example:9093 "
+                                "http://[::1]:9093/... ; masked: userinfo and path hidden\n"));
+    assert_non_null(
+        strstr(out, "external_url = https://***@onestop.example/x ; masked: userinfo hidden\n"));
+    assert_non_null(
+        strstr(out, "base_url = https://***@apiigate.example/api ; masked: userinfo hidden\n"));
+    assert_non_null(
+        strstr(out, "token_url = https://lgsp.example/token?... ; masked: query hidden\n"));
+    /* nothing to hide: printed as is, and the same after a reload */
+    assert_non_null(strstr(out, "base_url = https://plain.example/api\n"));
+    assert_non_null(strstr(out, "token_url = https://plain.example/token\n"));
+    again = load_ok(out);
+    assert_string_equal(again->sources[1].base_url, "https://plain.example/api");
+    assert_string_equal(again->sources[1].token_url, "https://plain.example/token");
+    cfg_free(again);
+    free(out);
+    cfg_free(cfg);
+
+    /* a webhook without a path has nothing to hide */
+    cfg = load_ok("[alert]\nwebhook_url = http://127.0.0.1:9095\n");
+    out = print_to_string(cfg, 0);
+    assert_non_null(strstr(out, "webhook_url = http://127.0.0.1:9095\n"));
+    assert_non_null(strstr(out, "; alertmanager_url = (unset)\n"));
+    free(out);
+    cfg_free(cfg);
 }
 
 static void test_print_reference(void **state)
@@ -664,6 +785,7 @@ static int setup(void **state)
         return -1;
     snprintf(conf_path, sizeof(conf_path), "%s/onestopd.conf", dir);
     unsetenv("CREDENTIALS_DIRECTORY");
+    free(put("fixture.secret", "fixture-secret\n"));
     return 0;
 }
 
@@ -678,12 +800,20 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_issue_example),     cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_all_keys),          cmocka_unit_test(test_syntax),
-        cmocka_unit_test(test_errors_with_lines), cmocka_unit_test(test_bad_values),
-        cmocka_unit_test(test_cannot_open),       cmocka_unit_test(test_conninfo_password_rejected),
-        cmocka_unit_test(test_secret_files),      cmocka_unit_test(test_print),
-        cmocka_unit_test(test_print_reference),   cmocka_unit_test(test_parse_listen),
+        cmocka_unit_test(test_issue_example),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_all_keys),
+        cmocka_unit_test(test_syntax),
+        cmocka_unit_test(test_errors_with_lines),
+        cmocka_unit_test(test_adapter_keys),
+        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_cannot_open),
+        cmocka_unit_test(test_conninfo_password_rejected),
+        cmocka_unit_test(test_secret_files),
+        cmocka_unit_test(test_print),
+        cmocka_unit_test(test_print_masks_urls),
+        cmocka_unit_test(test_print_reference),
+        cmocka_unit_test(test_parse_listen),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
