@@ -16,19 +16,14 @@
 #include "rates.h"
 #include "util.h"
 
-/* Alertmanager expects active alerts again within their endsAt: re-post every minute
- * (or every computation when those are rarer), with endsAt four re-posts ahead. */
-#define AM_RESEND_S 60
-#define AM_ENDS_FACTOR 4
 /* A resolved alert stays in alert_state this long (history for the API), then goes. */
 #define KEEP_RESOLVED_S (7L * 86400)
 /* Housekeeping of the alert tables, at most this often. */
 #define PRUNE_EVERY_S 3600
-/* Sent and superseded webhook notifications, and daily indicators, are kept this long. */
+/* Sent, superseded and abandoned webhook notifications, and daily indicators, are kept
+ * this long. */
 #define OUTBOX_KEEP_DAYS "30"
 #define DAILY_KEEP_DAYS 400
-/* Unsent webhook notifications queued per cycle at most (the rest wait a cycle). */
-#define OUTBOX_BATCH "200"
 #define RECEIVER_NAME "onestopd"
 
 /* ---- lists ---- */
@@ -243,6 +238,25 @@ static int add(struct alert_list *out, json_t *labels, const char *summary, cons
     return alert_list_add(out, labels, ann, values) ? 0 : -1;
 }
 
+/* The latest row of prev for period and agency dated from lo to hi, with a ratio; NULL
+ * when there is none. */
+static const struct alert_prev_ratio *pick_prev(const struct alert_prev_ratio *prev, size_t nprev,
+                                                const char *period, const char *agency,
+                                                const struct ldate *lo, const struct ldate *hi)
+{
+    const struct alert_prev_ratio *best = NULL;
+
+    for (size_t j = 0; j < nprev; j++) {
+        const struct alert_prev_ratio *r = &prev[j];
+        if (strcmp(r->period, period) != 0 || strcmp(r->agency, agency) != 0 || isnan(r->on_time) ||
+            ldate_cmp(&r->day, lo) < 0 || ldate_cmp(&r->day, hi) > 0)
+            continue;
+        if (!best || ldate_cmp(&r->day, &best->day) > 0)
+            best = r;
+    }
+    return best;
+}
+
 static int ratio_rules(const struct model *m, const struct alert_prev_ratio *prev, size_t nprev,
                        const struct alert_rule_params *p, struct alert_list *out)
 {
@@ -250,10 +264,9 @@ static int ratio_rules(const struct model *m, const struct alert_prev_ratio *pre
     double target = m->targets[TGT_ON_TIME];
     char rs[32], ts[32], ps[32], pts[32], day[11], window[64];
     char summary[512], desc[1024];
-    struct ldate prev_day = ldate_add_days(&m->today, -p->drop_days);
+    struct ldate hi = ldate_add_days(&m->today, -p->drop_days);
+    struct ldate lo = ldate_add_days(&hi, -(p->drop_slack_days > 0 ? p->drop_slack_days : 0));
 
-    ldate_format(&prev_day, day);
-    alert_format_duration(p->drop_days * 86400, window, sizeof window);
     alert_format_percent(target, ts, sizeof ts);
     for (size_t kk = 0; kk < ARRAY_LEN(kinds); kk++) {
         const struct b06_table *t = &m->tables[kinds[kk]];
@@ -281,13 +294,15 @@ static int ratio_rules(const struct model *m, const struct alert_prev_ratio *pre
                         summary, desc, json_pack("{s:f, s:f}", "ratio", ratio, "target", target)))
                     return -1;
             }
-            for (size_t j = 0; j < nprev; j++) {
-                if (strcmp(prev[j].period, period) != 0 || strcmp(prev[j].agency, agency) != 0)
-                    continue;
-                double old = prev[j].on_time, drop = (old - ratio) * 100.0;
+            const struct alert_prev_ratio *pr = pick_prev(prev, nprev, period, agency, &lo, &hi);
+            if (pr) {
+                double old = pr->on_time, drop = (old - ratio) * 100.0;
                 /* The epsilon absorbs binary fractions: 0.95 - 0.93 is 1.9999999999999 pp. */
-                if (isnan(old) || drop + 1e-9 < p->drop_points)
-                    break;
+                if (drop + 1e-9 < p->drop_points)
+                    continue;
+                ldate_format(&pr->day, day);
+                alert_format_duration((ldate_to_days(&m->today) - ldate_to_days(&pr->day)) * 86400,
+                                      window, sizeof window);
                 alert_format_percent(old, ps, sizeof ps);
                 alert_format_decimal(drop, 1, pts, sizeof pts);
                 snprintf(summary, sizeof summary,
@@ -304,10 +319,28 @@ static int ratio_rules(const struct model *m, const struct alert_prev_ratio *pre
                         json_pack("{s:f, s:f, s:s, s:f}", "ratio", ratio, "previous_ratio", old,
                                   "previous_day", day, "drop_points", drop)))
                     return -1;
-                break;
             }
         }
     }
+    return 0;
+}
+
+static json_t *source_labels(const char *alertname, const char *source, const char *severity)
+{
+    return json_pack("{s:s, s:s, s:s, s:s}", "alertname", alertname, "agency", "ALL", "source",
+                     source, "severity", severity);
+}
+
+#define STALE_LABELS(name) source_labels("SourceStale", (name), "critical")
+#define DOWN_LABELS(name) source_labels("SourceDown", (name), "warning")
+
+/* A hold entry: whatever state the alert with these labels has, it keeps. */
+static int hold(struct alert_list *out, json_t *labels)
+{
+    struct alert *a = alert_list_add(out, labels, json_object(), json_object());
+    if (!a)
+        return -1;
+    a->hold = 1;
     return 0;
 }
 
@@ -320,11 +353,21 @@ static int source_rules(const struct source_status *src, const long *interval_s,
     for (size_t i = 0; i < nsrc; i++) {
         const struct source_status *s = &src[i];
         long stale_after = p->stale_after_s > 0 ? p->stale_after_s : 3 * interval_s[i];
-        double ref = s->last_success > 0 ? s->last_success : (double)since;
+        /* What happened before `since` (another leader, or this process before a restart)
+         * is not in memory: see alert_rules_eval. */
+        int attempted = s->last_attempt > 0 && s->last_attempt >= (double)since;
+        int success_seen = s->last_success > 0 && s->last_success >= (double)since;
+        double ref = success_seen ? s->last_success : (double)since;
+
+        if (!attempted) {
+            if (hold(out, STALE_LABELS(s->name)) != 0 || hold(out, DOWN_LABELS(s->name)) != 0)
+                return -1;
+            continue;
+        }
         if (ref > 0 && (double)now - ref >= (double)stale_after) {
             alert_format_duration((long)((double)now - ref), ago, sizeof ago);
             alert_format_duration(stale_after, limit, sizeof limit);
-            if (s->last_success > 0) {
+            if (success_seen) {
                 /* Vietnam time, as every date the product shows. */
                 time_t t = (time_t)s->last_success + VN_UTC_OFFSET_S;
                 struct tm tm;
@@ -338,16 +381,16 @@ static int source_rules(const struct source_status *src, const long *interval_s,
                      "Nguồn dữ liệu %s không đồng bộ thành công trong %s (ngưỡng %s); lần "
                      "thành công gần nhất: %s.",
                      s->name, ago, limit, last);
-            json_t *vals = s->last_success > 0
-                               ? json_pack("{s:f, s:I}", "last_success", s->last_success,
-                                           "stale_after_seconds", (json_int_t)stale_after)
-                               : json_pack("{s:n, s:I}", "last_success", "stale_after_seconds",
-                                           (json_int_t)stale_after);
-            if (add(out,
-                    json_pack("{s:s, s:s, s:s, s:s}", "alertname", "SourceStale", "agency", "ALL",
-                              "source", s->name, "severity", "critical"),
-                    summary, desc, vals))
+            json_t *vals = success_seen ? json_pack("{s:f, s:I}", "last_success", s->last_success,
+                                                    "stale_after_seconds", (json_int_t)stale_after)
+                                        : json_pack("{s:n, s:I}", "last_success",
+                                                    "stale_after_seconds", (json_int_t)stale_after);
+            if (add(out, STALE_LABELS(s->name), summary, desc, vals))
                 return -1;
+        } else if (!success_seen && hold(out, STALE_LABELS(s->name)) != 0) {
+            /* No success yet, and not leading for stale_after: the last success may be
+             * older than this instance knows. */
+            return -1;
         }
         if (s->consecutive_failures >= p->down_after && s->consecutive_failures > 0) {
             snprintf(err, sizeof err, "%s", s->last_error[0] ? s->last_error : "không rõ");
@@ -357,12 +400,13 @@ static int source_rules(const struct source_status *src, const long *interval_s,
                      "%d lần đồng bộ liên tiếp gần nhất của nguồn dữ liệu %s đều thất bại; lỗi "
                      "cuối: %s",
                      s->consecutive_failures, s->name, err);
-            if (add(out,
-                    json_pack("{s:s, s:s, s:s, s:s}", "alertname", "SourceDown", "agency", "ALL",
-                              "source", s->name, "severity", "warning"),
-                    summary, desc,
+            if (add(out, DOWN_LABELS(s->name), summary, desc,
                     json_pack("{s:i}", "consecutive_failures", s->consecutive_failures)))
                 return -1;
+        } else if (s->consecutive_failures > 0 && !success_seen &&
+                   hold(out, DOWN_LABELS(s->name)) != 0) {
+            /* Failed since `since`, never succeeded: the failures before are unknown. */
+            return -1;
         }
     }
     return 0;
@@ -419,8 +463,22 @@ static struct alert *copy_into(struct alert_list *l, const struct alert *from, c
     return a;
 }
 
+/* 1 when a's period label is set and is none of the current periods. */
+static int period_over(const struct alert *a, const char *const *periods, size_t nperiods)
+{
+    const char *period = alert_label(a, "period");
+
+    if (!periods || !*period)
+        return 0;
+    for (size_t i = 0; i < nperiods; i++)
+        if (periods[i] && strcmp(periods[i], period) == 0)
+            return 0;
+    return 1;
+}
+
 int alert_step(const struct alert_list *prev, const struct alert_list *cond, time_t now, long for_s,
-               long repeat_s, long keep_resolved_s, struct alert_list *next)
+               long repeat_s, long keep_resolved_s, const char *const *periods, size_t nperiods,
+               struct alert_list *next)
 {
     for (size_t i = 0; i < cond->n; i++) {
         const struct alert *c = &cond->v[i];
@@ -428,6 +486,14 @@ int alert_step(const struct alert_list *prev, const struct alert_list *cond, tim
         struct alert *a;
         if (alert_list_find(next, c->fingerprint))
             continue; /* the same condition twice */
+        if (c->hold) {
+            /* Not known now: the stored state stays as it is (and is not created). */
+            if (!p || (p->state == ALERT_RESOLVED && now - p->resolved_at >= keep_resolved_s))
+                continue;
+            if (!copy_into(next, p, p->annotations, p->values))
+                goto oom;
+            continue;
+        }
         if (!p || p->state == ALERT_RESOLVED) {
             /* A new episode. */
             if (!(a = copy_into(next, c, c->annotations, c->values)))
@@ -468,9 +534,14 @@ int alert_step(const struct alert_list *prev, const struct alert_list *cond, tim
             goto oom;
         if (p->state == ALERT_FIRING) {
             a->state = ALERT_RESOLVED;
-            a->resolved_at = a->last_notified = now;
-            a->notify = ALERT_NOTIFY_RESOLVED;
+            a->resolved_at = now;
             a->changed = 1;
+            /* An alert whose period ended (the month or year rolled over) ends silently:
+             * nothing recovered. */
+            if (!period_over(p, periods, nperiods)) {
+                a->last_notified = now;
+                a->notify = ALERT_NOTIFY_RESOLVED;
+            }
         }
     }
     return 0;
@@ -525,24 +596,25 @@ char *alert_api_json(const struct alert_list *l, int leader, time_t evaluated_at
 /* ---- the module ---- */
 
 struct alerts {
-    struct ntf *ntf;
+    struct ntf *ntf;          /* NULL when oneshot */
+    int oneshot;              /* onestopd --once: alert_run does nothing */
     struct alert_list active; /* the states as last evaluated (leader only) */
     int leader;
     time_t leader_since;
     time_t evaluated_at;
     time_t last_prune;
-    time_t last_am_post;
-    char *am_posted; /* fingerprints of the firing alerts last posted, sorted, joined */
     struct log_complaint complaint;
-    struct log_complaint queue_complaint;
 };
 
-struct alerts *alert_new(void)
+struct alerts *alert_new(int oneshot)
 {
     struct alerts *a = calloc(1, sizeof *a);
 
     if (!a)
         return NULL;
+    a->oneshot = oneshot;
+    if (oneshot)
+        return a;
     a->ntf = ntf_new();
     if (!a->ntf) {
         free(a);
@@ -557,7 +629,6 @@ void alert_free(struct alerts *a)
         return;
     ntf_free(a->ntf);
     alert_list_clear(&a->active);
-    free(a->am_posted);
     free(a);
 }
 
@@ -656,21 +727,24 @@ fail:
     return -1;
 }
 
-/* The on-time ratios of `day`; the pointers in *out point into the returned result. */
-static PGresult *load_prev(PGconn *conn, const struct ldate *day, struct alert_prev_ratio **out,
-                           size_t *nout, char *err, size_t errlen)
+/* The on-time ratios stored for the days from lo to hi (alert_rules_eval picks the latest
+ * of each period and agency); the pointers in *out point into the returned result. */
+static PGresult *load_prev(PGconn *conn, const struct ldate *lo, const struct ldate *hi,
+                           struct alert_prev_ratio **out, size_t *nout, char *err, size_t errlen)
 {
-    char ds[11];
-    const char *params[1] = {ds};
+    char los[11], his[11];
+    const char *params[2] = {los, his};
     PGresult *res;
 
     *out = NULL;
     *nout = 0;
-    ldate_format(day, ds);
+    ldate_format(lo, los);
+    ldate_format(hi, his);
     res = PQexecParams(conn,
-                       "SELECT period, agency, on_time_ratio FROM indicator_daily"
-                       " WHERE day = $1::date AND on_time_ratio IS NOT NULL",
-                       1, NULL, params, NULL, NULL, 0);
+                       "SELECT period, agency, on_time_ratio, to_char(day, 'YYYY-MM-DD')"
+                       " FROM indicator_daily WHERE day BETWEEN $1::date AND $2::date"
+                       " AND on_time_ratio IS NOT NULL",
+                       2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         pg_errf(err, errlen, res, conn, "reading the daily indicators");
         PQclear(res);
@@ -683,10 +757,14 @@ static PGresult *load_prev(PGconn *conn, const struct ldate *day, struct alert_p
         PQclear(res);
         return NULL;
     }
-    for (int i = 0; i < n; i++)
-        (*out)[i] = (struct alert_prev_ratio){PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-                                              strtod(PQgetvalue(res, i, 2), NULL)};
-    *nout = (size_t)n;
+    for (int i = 0; i < n; i++) {
+        struct alert_prev_ratio *r = &(*out)[*nout];
+        r->period = PQgetvalue(res, i, 0);
+        r->agency = PQgetvalue(res, i, 1);
+        r->on_time = strtod(PQgetvalue(res, i, 2), NULL);
+        if (ldate_parse(PQgetvalue(res, i, 3), &r->day) == 0)
+            (*nout)++;
+    }
     return res;
 }
 
@@ -790,7 +868,8 @@ static int queue_webhooks(PGconn *conn, const struct alert *a, const char *urls,
     /* A newer notification of the alert to the same URL makes an unsent older one moot. */
     static const char SQL[] =
         "WITH old AS (UPDATE alert_outbox SET superseded_at = now()"
-        " WHERE fingerprint = $1 AND url = $2 AND sent_at IS NULL AND superseded_at IS NULL)"
+        " WHERE fingerprint = $1 AND url = $2 AND sent_at IS NULL AND superseded_at IS NULL"
+        " AND abandoned_at IS NULL)"
         " INSERT INTO alert_outbox (fingerprint, url, status, body) VALUES ($1, $2, $3, $4)";
     char *body = ntf_webhook_body(a, RECEIVER_NAME, external_url);
     char url[2048];
@@ -818,19 +897,22 @@ static int queue_webhooks(PGconn *conn, const struct alert *a, const char *urls,
 
 /* Moves the lifecycle from the stored states to cond in one transaction: state rows
  * written or deleted, notifications queued. On success *next holds the new states. */
-static int persist_step(PGconn *conn, const struct config *cfg, const struct alert_list *cond,
-                        time_t now, const char *external_url, struct alert_list *next, char *err,
-                        size_t errlen)
+static int persist_step(PGconn *conn, const struct config *cfg, const struct model *m,
+                        const struct alert_list *cond, time_t now, const char *external_url,
+                        struct alert_list *next, char *err, size_t errlen)
 {
     struct alert_list prev = {0};
+    const char *periods[PK_COUNT];
     int rc = -1;
 
+    for (int k = 0; k < PK_COUNT; k++)
+        periods[k] = m->periods[k].label;
     if (pg_exec_ok(conn, "BEGIN", err, errlen) != 0)
         return -1;
     if (load_states(conn, &prev, err, errlen) != 0)
         goto cleanup;
     if (alert_step(&prev, cond, now, cfg->alert_for_s, cfg->alert_repeat_interval_s,
-                   KEEP_RESOLVED_S, next) != 0) {
+                   KEEP_RESOLVED_S, periods, PK_COUNT, next) != 0) {
         snprintf(err, errlen, "alert lifecycle: out of memory");
         goto cleanup;
     }
@@ -862,109 +944,63 @@ cleanup:
     return rc;
 }
 
-static int url_listed(const char *urls, const char *url)
+/* The blank-separated URLs of urls, single-space-separated (new string; "" for NULL). */
+static char *url_words(const char *urls)
 {
-    size_t n = strlen(url);
+    struct buf b;
 
+    buf_init(&b);
     for (const char *p = urls; p && *p;) {
         size_t len = strcspn(p, " \t");
-        if (len == n && strncmp(p, url, n) == 0)
-            return 1;
+        if (len)
+            buf_printf(&b, "%s%.*s", b.len ? " " : "", (int)len, p);
         p += len;
         p += strspn(p, " \t");
     }
-    return 0;
+    return buf_steal(&b, NULL);
 }
 
-/* Hands the unsent webhook notifications that are due to the delivery thread. */
-static int dispatch_outbox(struct alerts *a, PGconn *conn, const struct config *cfg, char *err,
-                           size_t errlen)
+/* Unsent webhook notifications to a URL that left the configuration: nobody to send them
+ * to. */
+static int retire_outbox(PGconn *conn, const struct config *cfg, char *err, size_t errlen)
 {
-    PGresult *res;
-    int rc = 0;
+    char *urls = url_words(cfg->alert_webhook_urls);
+    int rc;
 
-    ntf_cycle_begin(a->ntf);
-    res = PQexec(conn, "SELECT id, url, body FROM alert_outbox"
-                       " WHERE sent_at IS NULL AND superseded_at IS NULL"
-                       " AND next_attempt_at <= now() ORDER BY id LIMIT " OUTBOX_BATCH);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pg_errf(err, errlen, res, conn, "reading alert_outbox");
-        PQclear(res);
+    if (!urls) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
-        const char *id = PQgetvalue(res, i, 0), *url = PQgetvalue(res, i, 1);
-        if (!url_listed(cfg->alert_webhook_urls, url)) {
-            /* The webhook left the configuration: nobody to send it to. */
-            const char *params[1] = {id};
-            rc = pg_exec_params(conn, "UPDATE alert_outbox SET superseded_at = now() WHERE id = $1",
-                                1, params, "updating alert_outbox", err, errlen);
-            continue;
-        }
-        if (ntf_enqueue_webhook(a->ntf, strtoll(id, NULL, 10), url, PQgetvalue(res, i, 2)) < 0) {
-            log_complain(&a->queue_complaint, LOG_LVL_WARN, "alert",
-                         "the delivery queue is full; the rest waits for the next cycle");
-            break;
-        }
-    }
-    PQclear(res);
+    const char *params[1] = {urls};
+    rc = pg_exec_params(conn,
+                        "UPDATE alert_outbox SET superseded_at = now()"
+                        " WHERE sent_at IS NULL AND superseded_at IS NULL AND abandoned_at IS NULL"
+                        " AND NOT (url = ANY (string_to_array($1, ' ')))",
+                        1, params, "updating alert_outbox", err, errlen);
+    free(urls);
     return rc;
 }
 
-static int fp_cmp(const void *x, const void *y)
-{
-    return strcmp((*(const struct alert *const *)x)->fingerprint,
-                  (*(const struct alert *const *)y)->fingerprint);
-}
-
-/* Posts the firing alerts (and those resolved just now) to every Alertmanager when the
- * set changed or the last post is getting old. */
-static void post_alertmanager(struct alerts *a, const struct config *cfg, time_t now,
-                              const char *external_url)
+/* Hands the alerts for Alertmanager to the thread that posts them: the firing ones, and
+ * those resolved lately (posted as resolved, so they leave Alertmanager; this includes
+ * an alert whose period ended). */
+static void post_alertmanager(struct alerts *a, time_t now)
 {
     const struct alert **v = calloc(a->active.n ? a->active.n : 1, sizeof *v);
-    struct buf fps;
     size_t n = 0;
-    int resolved = 0;
-    long resend = cfg->metrics_interval_s > AM_RESEND_S ? cfg->metrics_interval_s : AM_RESEND_S;
 
-    buf_init(&fps);
-    if (!v)
+    if (!v) {
+        log_err("alert", "out of memory posting to Alertmanager");
         return;
+    }
     for (size_t i = 0; i < a->active.n; i++) {
         const struct alert *x = &a->active.v[i];
-        if (x->state == ALERT_FIRING || x->notify == ALERT_NOTIFY_RESOLVED)
+        if (x->state == ALERT_FIRING ||
+            (x->state == ALERT_RESOLVED && now - x->resolved_at < NTF_AM_KEEP_RESOLVED_S))
             v[n++] = x;
-        resolved |= x->notify == ALERT_NOTIFY_RESOLVED;
     }
-    qsort(v, n, sizeof *v, fp_cmp);
-    for (size_t i = 0; i < n; i++)
-        if (v[i]->state == ALERT_FIRING)
-            buf_printf(&fps, "%s,", v[i]->fingerprint);
-    const char *set = fps.data ? fps.data : "";
-    int changed = resolved || strcmp(set, a->am_posted ? a->am_posted : "") != 0;
-    if (n > 0 && !fps.oom && (changed || now - a->last_am_post >= AM_RESEND_S)) {
-        char *body = ntf_alertmanager_body(v, n, now, AM_ENDS_FACTOR * resend, external_url);
-        int queued = 1;
-        for (const char *p = cfg->alert_alertmanager_urls; body && p && *p;) {
-            size_t len = strcspn(p, " \t");
-            char *url = len ? strndup(p, len) : NULL;
-            if (url && ntf_enqueue_alertmanager(a->ntf, url, body) != 0)
-                queued = 0;
-            free(url);
-            p += len;
-            p += strspn(p, " \t");
-        }
-        if (body && queued) {
-            a->last_am_post = now;
-            free(a->am_posted);
-            a->am_posted = xstrdup(set);
-        }
-        free(body);
-    } else if (n == 0) {
-        sfree(a->am_posted);
-    }
-    buf_free(&fps);
+    if (ntf_set_alertmanager_alerts(a->ntf, v, n) != 0)
+        log_err("alert", "out of memory posting to Alertmanager");
     free(v);
 }
 
@@ -980,7 +1016,7 @@ static void prune(struct alerts *a, PGconn *conn, const struct model *m, time_t 
     a->last_prune = now;
     ldate_format(&oldest, day);
     if (pg_exec_ok(conn,
-                   "DELETE FROM alert_outbox WHERE coalesce(sent_at, superseded_at)"
+                   "DELETE FROM alert_outbox WHERE coalesce(sent_at, superseded_at, abandoned_at)"
                    " < now() - interval '" OUTBOX_KEEP_DAYS " days'",
                    err, sizeof err) != 0 ||
         pg_exec_params(conn, "DELETE FROM indicator_daily WHERE day < $1::date", 1, params,
@@ -1012,6 +1048,7 @@ static int evaluate(struct alerts *a, PGconn *conn, const struct config *cfg, co
     struct alert_rule_params p = {
         .drop_points = cfg->alert_drop_points,
         .drop_days = cfg->alert_drop_window_s / 86400 > 0 ? cfg->alert_drop_window_s / 86400 : 1,
+        .drop_slack_days = ALERT_DROP_SLACK_DAYS,
         .stale_after_s = cfg->alert_stale_after_s,
         .down_after = cfg->alert_down_after > 0 ? cfg->alert_down_after : 1,
     };
@@ -1032,15 +1069,16 @@ static int evaluate(struct alerts *a, PGconn *conn, const struct config *cfg, co
     }
     if (save_daily(conn, m, err, errlen) != 0)
         goto cleanup;
-    struct ldate prev_day = ldate_add_days(&m->today, -p.drop_days);
-    if (!(prev_res = load_prev(conn, &prev_day, &prev, &nprev, err, errlen)))
+    struct ldate hi = ldate_add_days(&m->today, -p.drop_days);
+    struct ldate lo = ldate_add_days(&hi, -p.drop_slack_days);
+    if (!(prev_res = load_prev(conn, &lo, &hi, &prev, &nprev, err, errlen)))
         goto cleanup;
     if (alert_rules_eval(m, src, intervals, nsrc, prev, nprev, &p, now, a->leader_since, &cond) !=
         0) {
         snprintf(err, errlen, "alert rules: out of memory");
         goto cleanup;
     }
-    if (persist_step(conn, cfg, &cond, now, external_url, &next, err, errlen) != 0)
+    if (persist_step(conn, cfg, m, &cond, now, external_url, &next, err, errlen) != 0)
         goto cleanup;
     alert_list_clear(&a->active);
     a->active = next;
@@ -1106,39 +1144,47 @@ void alert_run(struct alerts *a, PGconn *conn, int leader, const struct config *
     char err[1024];
     time_t now = time(NULL);
 
-    if (!a)
+    /* A one-off run (--once) cannot follow an alert through: it moves nothing. */
+    if (!a || a->oneshot)
         return;
     if (!leader || !conn) {
-        /* A standby shows no alert: the leader owns them. */
+        /* A standby shows no alert and sends nothing: the leader owns them. */
         if (a->leader)
             alert_list_clear(&a->active);
         a->leader = 0;
         a->leader_since = 0;
-        sfree(a->am_posted);
+        ntf_set_leader(a->ntf, 0);
     } else {
+        char *ext = external_url_of(cfg);
         struct ntf_options o = {.timeout_s = cfg->alert_timeout_s,
                                 .max_retries = cfg->alert_max_retries,
                                 .bearer_token = cfg->alert_bearer_token,
                                 .conninfo = cfg->db_conninfo,
-                                .password = cfg->db_password};
-        char *ext = external_url_of(cfg);
+                                .password = cfg->db_password,
+                                .webhook_urls = cfg->alert_webhook_urls,
+                                .alertmanager_urls = cfg->alert_alertmanager_urls,
+                                .external_url = ext};
         if (!a->leader) {
             a->leader = 1;
             a->leader_since = now;
         }
         if (ntf_configure(a->ntf, &o) != 0)
-            log_err("alert", "out of memory configuring the delivery thread");
+            log_err("alert", "out of memory configuring the delivery threads");
+        ntf_set_leader(a->ntf, 1);
         if (!ext) {
             log_err("alert", "out of memory");
         } else if (m->computed_at != 0) {
             if (evaluate(a, conn, cfg, m, src, nsrc, now, ext, err, sizeof err) != 0 ||
-                dispatch_outbox(a, conn, cfg, err, sizeof err) != 0) {
+                retire_outbox(conn, cfg, err, sizeof err) != 0) {
                 log_complain(&a->complaint, LOG_LVL_ERR, "alert", "%s", err);
             } else {
                 log_release(&a->complaint, "alert", "alerts evaluated again");
                 a->evaluated_at = now;
+                /* Also when nothing new was queued: rows due again, rows another instance
+                 * left behind. */
+                ntf_kick(a->ntf);
                 if (cfg->alert_alertmanager_urls)
-                    post_alertmanager(a, cfg, now, ext);
+                    post_alertmanager(a, now);
                 prune(a, conn, m, now);
             }
         }

@@ -25,6 +25,9 @@ struct alert {
     json_t *values;      /* object: the figures (ratio, target, count, ...); owned */
     enum alert_state state;
     time_t active_since, firing_since, last_notified, resolved_at;
+    /* Set by alert_rules_eval: not a condition but "carry the stored state over unchanged"
+     * (alert_step neither creates, moves, notifies nor resolves it). */
+    int hold;
     /* Set by alert_step: */
     enum alert_notify notify; /* a notification to send now */
     int changed;              /* the row must be written back */
@@ -59,17 +62,23 @@ void alert_format_duration(long seconds, char *out, size_t outlen);
 
 /* Rule settings, from [alert]. */
 struct alert_rule_params {
-    double drop_points; /* OnTimeRatioDropped threshold, percentage points */
-    long drop_days;     /* ... compared with the row this many days ago */
-    long stale_after_s; /* SourceStale; 0 = 3 x the source's interval */
-    long down_after;    /* SourceDown: failed attempts in a row */
+    double drop_points;   /* OnTimeRatioDropped threshold, percentage points */
+    long drop_days;       /* ... compared with the latest row on or before this many days ago */
+    long drop_slack_days; /* ... and no more than this many days before that */
+    long stale_after_s;   /* SourceStale; 0 = 3 x the source's interval */
+    long down_after;      /* SourceDown: failed attempts in a row */
 };
 
-/* An on-time ratio of drop_days ago (indicator_daily). */
+/* An on-time ratio stored for an earlier day (indicator_daily). */
 struct alert_prev_ratio {
     const char *period, *agency;
+    struct ldate day;
     double on_time;
 };
+
+/* How many days before today - drop_days OnTimeRatioDropped looks for a row at most (a
+ * day without a computation, the daemon down, must not disable the rule). */
+#define ALERT_DROP_SLACK_DAYS 7
 
 /*
  * The rules (pure): appends to out one alert per condition that holds now, with labels,
@@ -77,14 +86,25 @@ struct alert_prev_ratio {
  *   OnTimeRatioBelowTarget  per agency and ALL, month and year: ratio <= target
  *                           (severity warning; critical for ALL); skipped when the target
  *                           or the ratio is unknown
- *   OnTimeRatioDropped      same scope: fell by >= drop_points since prev (warning)
- *   SourceStale             no successful sync for stale_after (critical); a source that
- *                           never synced counts from `since` (when this instance started
- *                           to lead)
+ *   OnTimeRatioDropped      same scope: fell by >= drop_points since the ratio of the
+ *                           latest prev row of the same period and agency dated from
+ *                           today - drop_days - drop_slack_days to today - drop_days
+ *                           (warning)
+ *   SourceStale             no successful sync for stale_after (critical)
  *   SourceDown              the last down_after attempts failed (warning)
  *   OverdueWithoutApology   per agency (not ALL): overdue dossiers with no apology slip
  *                           (warning)
- * interval_s[i] is src[i]'s sync interval. 0, or -1 when out of memory.
+ * interval_s[i] is src[i]'s sync interval; `since` is when this instance started to lead.
+ * The source status lives in memory, so what a new leader knows starts at `since`. Where
+ * that is not enough to decide, a source rule yields a hold entry (hold = 1: the stored
+ * state, whatever it is, is carried over) rather than a condition, so a restart or a
+ * failover neither resolves nor fires it falsely:
+ *   not attempted since `since`                  both rules held
+ *   SourceStale, no success since `since`        fires once `since` is stale_after old,
+ *                                                held before that
+ *   SourceDown, 0 < failures < down_after and    held (the failures before `since` are
+ *               no success since `since`         unknown)
+ * 0, or -1 when out of memory.
  */
 int alert_rules_eval(const struct model *m, const struct source_status *src, const long *interval_s,
                      size_t nsrc, const struct alert_prev_ratio *prev, size_t nprev,
@@ -100,11 +120,16 @@ int alert_rules_eval(const struct model *m, const struct source_status *src, con
  *   condition gone: pending -> dropped; firing -> resolved, notify resolved
  *   resolved                -> kept keep_resolved_s, then dropped; a condition that comes
  *                              back starts a new pending episode
+ *   hold entry (cond)       -> the previous state copied unchanged (none: nothing)
+ * A firing alert whose `period` label is set but is none of the current periods (the
+ * month or year rolled over) is resolved silently: no resolved notification (notify
+ * stays none), since its period simply ended. periods == NULL disables that check.
  * Annotations and values follow the current condition. A previous state absent from next
  * is to be deleted. 0, or -1 when out of memory (next is then cleared).
  */
 int alert_step(const struct alert_list *prev, const struct alert_list *cond, time_t now, long for_s,
-               long repeat_s, long keep_resolved_s, struct alert_list *next);
+               long repeat_s, long keep_resolved_s, const char *const *periods, size_t nperiods,
+               struct alert_list *next);
 
 /* The GET /api/v1/alerts document: pending and firing alerts of l. New string. */
 char *alert_api_json(const struct alert_list *l, int leader, time_t evaluated_at);
@@ -113,16 +138,20 @@ char *alert_api_json(const struct alert_list *l, int leader, time_t evaluated_at
 
 struct alerts;
 
-/* Starts the delivery thread (curl_global_init must have run). NULL when out of memory. */
-struct alerts *alert_new(void);
+/* Starts the delivery threads (curl_global_init must have run). oneshot (onestopd --once):
+ * no thread, and alert_run does nothing at all, so a one-off run never moves the alert
+ * lifecycle it could not follow through. NULL when out of memory. */
+struct alerts *alert_new(int oneshot);
 /* Stops delivery (an unsent notification stays queued in the database). NULL-safe. */
 void alert_free(struct alerts *a);
 
 /*
  * After each computation. On the leader (leader and conn set, m computed): stores today's
  * indicators (indicator_daily), evaluates the rules, moves the lifecycle in one
- * transaction and queues the notifications. A standby (leader 0) evaluates and sends
- * nothing and shows no alert. In every case fills m->alerts (firing alerts) and
+ * transaction, writes the webhook notifications to alert_outbox and wakes the delivery
+ * thread, and hands the alerts for Alertmanager to the thread that re-posts them. A
+ * standby (leader 0) evaluates and sends nothing and shows no alert. In every case
+ * (except a oneshot module, which does nothing) fills m->alerts (firing alerts) and
  * m->alert_notifications, and stores the /api/v1/alerts document in snap.
  */
 void alert_run(struct alerts *a, PGconn *conn, int leader, const struct config *cfg,

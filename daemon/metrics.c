@@ -490,8 +490,9 @@ static void render_alerts(const struct model *m, struct buf *out)
                {"period", a->period}, {"source", a->source}, {"severity", a->severity});
     }
     family(out, notif, "counter",
-           "Alert deliveries since start by receiver kind and result: success, failure (gave "
-           "up; tried again in a later cycle) or retry (an attempt failed and is retried)");
+           "Alert delivery attempts since start by receiver kind and result: success, retry "
+           "(failed, tried again shortly) or failure (a round of attempts failed: put off until "
+           "later, or a webhook notification abandoned after 7 days)");
     for (int r = 0; r < ALERT_RCV_COUNT; r++)
         for (int k = 0; k < ALERT_RES_COUNT; k++)
             SAMPLE(out, notif, (double)m->alert_notifications[r][k],

@@ -1,16 +1,17 @@
-/* ntf: alert delivery on a thread of its own. The main loop only enqueues; this thread
- * owns its curl handle (libcurl handles are never shared between threads) and its own
- * database connection, on which it marks a webhook notification sent only after the
- * webhook answered 2xx. */
+/* ntf: alert delivery on two threads of its own (see notify.h). Neither shares its curl
+ * handle (libcurl handles are never shared between threads); the webhook thread owns a
+ * database connection of its own, on which it claims, and records, alert_outbox rows. */
 #include "notify.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fetch.h"
 #include "log.h"
@@ -18,101 +19,107 @@
 #include "util.h"
 #include "version.h"
 
-/* How long the thread waits before it tries again to record results in the database. */
-#define MARK_RETRY_MS 5000L
 /* Response bodies are read and dropped; receivers answer with little. */
 #define MAX_RESPONSE_BYTES (1L << 20)
+/* One database step of the webhook thread (a connection, or one statement), at most. */
+#define DB_STEP_MS 15000L
+/* After a database failure the webhook thread tries again this much later. */
+#define DB_RETRY_MS 5000L
+/* With nothing due, the webhook thread looks again this often at the latest (alert_run
+ * wakes it after every evaluation anyway). */
+#define IDLE_POLL_MS 60000L
+/* Nor more often than this (another instance's claims, clock skew). */
+#define MIN_POLL_MS 200L
+/* A claim outlives the longest request by this much: time to record the outcome. */
+#define CLAIM_MARGIN_S 60L
+/* Socket waits are cut in slices this long, to notice a shutdown. */
+#define POLL_SLICE_MS 100
 
-enum job_kind { JOB_WEBHOOK, JOB_ALERTMANAGER };
+/* A webhook row's outcome, recorded in alert_outbox (or kept until the database
+ * answers). */
+enum mark_kind { MARK_SENT, MARK_FAILED, MARK_RELEASE };
 
-struct job {
-    struct job *next;
-    enum job_kind kind;
-    long long id; /* alert_outbox row (webhooks) */
-    char *url;
-    char *body;
-};
-
-/* A webhook row whose outcome is not yet recorded in the database. */
 struct mark {
+    enum mark_kind kind;
     long long id;
-    int sent; /* 1 delivered, 0 gave up */
+    long attempts, delay_ms; /* MARK_FAILED */
+    int abandon;             /* MARK_FAILED */
+    char err[256];           /* MARK_FAILED */
 };
 
-struct idset {
-    long long *v;
-    size_t n, cap;
+/* A claimed alert_outbox row. */
+struct claim {
+    long long id;
+    char *url, *body;
+    long attempts, age_s;
+};
+
+/* A webhook, as the webhook thread knows it. After a transport error or a 5xx it rests
+ * for the failed row's backoff: its other rows are not claimed meanwhile, so a dead webhook
+ * costs one timeout per backoff, not one per row. */
+struct wh_url {
+    char *url;
+    int64_t rest_until_ms; /* util_now_ms; 0: not resting */
+    struct log_complaint complaint;
+};
+
+/* An Alertmanager, as the Alertmanager thread posts to it. */
+struct am_target {
+    char *url;       /* base URL, as configured */
+    int64_t next_ms; /* next post (util_now_ms); 0: now */
+    long failures;   /* failed attempts of the current round */
+    struct log_complaint complaint;
+};
+
+/* What one POST came to. */
+struct attempt {
+    int sent;      /* 2xx */
+    int stopped;   /* aborted by the shutdown */
+    int retryable; /* transport error, 5xx, 408, 429 */
+    char err[256];
 };
 
 struct ntf {
-    pthread_t thread;
-    int started;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop;
+    pthread_cond_t cv; /* both threads wait on it: broadcast */
+    pthread_t wh_thread, am_thread;
+    int wh_started, am_started;
+    /* Polled by both fetchers (fetch_set_stop_flag), which abort a request in flight when
+     * it is set: written once, under mu, by ntf_free before it joins the threads. */
+    volatile int abort_flag;
 
     /* under mu */
-    struct job *head, *tail;
-    size_t queued;
-    struct idset busy;    /* webhook rows queued, in progress or delivered but unrecorded */
-    struct idset settled; /* webhook rows settled since ntf_cycle_begin */
-    struct mark *marks;   /* outcomes to record (the database was unreachable) */
-    size_t nmarks, capmarks;
-    int64_t next_mark_ms; /* when to try recording them again (util_now_ms) */
+    int stop;
+    int64_t stop_deadline_ms; /* util_now_ms; outcomes are recorded until then */
+    int leader;
+    int kicked; /* the webhook thread should look at alert_outbox now */
     unsigned long long counts[ALERT_RCV_COUNT][ALERT_RES_COUNT];
-    long timeout_s, max_retries;
-    char *token, *conninfo, *password;
-    unsigned generation; /* bumped when conninfo/password change */
+    long timeout_s, timeout_cfg, max_retries, am_resend_s;
+    char *token, *conninfo, *password, *webhook_urls, *am_urls, *external_url;
+    unsigned db_generation;   /* bumped when conninfo/password change */
+    unsigned am_generation;   /* bumped when am_urls change */
+    struct alert_list am_set; /* deep copies: only ever touched under mu */
+    char *am_sig;             /* fingerprint:state of am_set, sorted */
+    int am_dirty;             /* am_set changed: post at once */
 
-    /* thread only */
-    struct fetcher *fetcher;
+    /* webhook thread only */
+    struct fetcher *wh_fetcher;
     PGconn *conn;
     unsigned conn_generation;
-    struct log_complaint complaint[ALERT_RCV_COUNT];
+    struct mark *marks; /* outcomes waiting for the database, oldest first */
+    size_t nmarks, capmarks;
+    struct wh_url *urls; /* the webhooks configured, or lately so */
+    size_t nurls, capurls;
+    char claim_token[128]; /* alert_outbox.claimed_by of this process */
     struct log_complaint db_complaint;
+    int db_rejected; /* the last db_exec failed because the server refused the statement */
+
+    /* Alertmanager thread only (its targets are rebuilt under mu, read without it) */
+    struct fetcher *am_fetcher;
+    struct am_target *targets;
+    size_t ntargets;
+    unsigned targets_generation;
 };
-
-/* ---- small containers ---- */
-
-static int idset_has(const struct idset *s, long long id)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (s->v[i] == id)
-            return 1;
-    return 0;
-}
-
-static int idset_add(struct idset *s, long long id)
-{
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 32;
-        long long *v = realloc(s->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n++] = id;
-    return 0;
-}
-
-static void idset_del(struct idset *s, long long id)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (s->v[i] == id) {
-            s->v[i] = s->v[--s->n];
-            return;
-        }
-}
-
-static void job_free(struct job *j)
-{
-    if (!j)
-        return;
-    free(j->url);
-    free(j->body);
-    free(j);
-}
 
 static void free_secret(char **p)
 {
@@ -186,7 +193,7 @@ char *ntf_webhook_body(const struct alert *a, const char *receiver, const char *
 
     if (!gk || !gen)
         goto cleanup;
-    ntf_rfc3339(a->firing_since ? a->firing_since : a->active_since, starts);
+    ntf_rfc3339(a->active_since ? a->active_since : a->firing_since, starts);
     ntf_rfc3339(a->state == ALERT_RESOLVED ? a->resolved_at : 0, ends);
     alert = json_pack("{s:s, s:O, s:O, s:s, s:s, s:s, s:s}", "status", status, "labels", a->labels,
                       "annotations", a->annotations, "startsAt", starts, "endsAt", ends,
@@ -220,7 +227,7 @@ char *ntf_alertmanager_body(const struct alert *const *v, size_t n, time_t now, 
     for (size_t i = 0; i < n; i++) {
         const struct alert *a = v[i];
         char starts[32], ends[32];
-        ntf_rfc3339(a->firing_since ? a->firing_since : a->active_since, starts);
+        ntf_rfc3339(a->active_since ? a->active_since : a->firing_since, starts);
         ntf_rfc3339(a->state == ALERT_RESOLVED ? a->resolved_at : now + ends_in_s, ends);
         json_t *o =
             json_pack("{s:O, s:O, s:s, s:s, s:s}", "labels", a->labels, "annotations",
@@ -235,12 +242,63 @@ cleanup:
     return out;
 }
 
-/* ---- the thread ---- */
+/* ---- small helpers ---- */
 
-/* The URL up to its query string, for the log (a query may hold a secret). */
-static void url_for_log(const char *url, char *out, size_t outlen)
+void ntf_url_for_log(const char *url, char *out, size_t outlen)
 {
-    snprintf(out, outlen, "%.*s", (int)strcspn(url, "?#"), url);
+    const char *sep, *host, *at = NULL;
+    size_t hlen;
+
+    if (outlen == 0)
+        return;
+    sep = url ? strstr(url, "://") : NULL;
+    if (!sep || (size_t)(sep - url) > 16) {
+        snprintf(out, outlen, "(unparsable URL)");
+        return;
+    }
+    host = sep + 3;
+    hlen = strcspn(host, "/?#");
+    /* The last '@' before the path ends the userinfo (user:password). */
+    for (const char *p = host; p < host + hlen; p++)
+        if (*p == '@')
+            at = p;
+    if (at) {
+        hlen -= (size_t)(at + 1 - host);
+        host = at + 1;
+    }
+    snprintf(out, outlen, "%.*s://%.*s", (int)(sep - url), url, (int)hlen, host);
+}
+
+void ntf_plan_retry(long attempts_before, long max_retries, int retryable, long age_s,
+                    struct ntf_retry_plan *out)
+{
+    long per_round = (max_retries > 0 ? max_retries : 0) + 1;
+    long failed = (attempts_before > 0 ? attempts_before : 0) + 1;
+    long d;
+
+    memset(out, 0, sizeof *out);
+    out->attempts = failed;
+    out->result = ALERT_RES_FAILURE;
+    if (age_s >= NTF_ABANDON_AGE_S) {
+        out->abandon = 1;
+        return;
+    }
+    if (retryable && failed % per_round != 0) {
+        /* Inside a round: 1 s, 2 s, 4 s, ... */
+        d = NTF_BACKOFF_BASE_MS;
+        for (long i = failed % per_round - 1; i > 0 && d < NTF_BACKOFF_MAX_MS; i--)
+            d *= 2;
+        out->delay_ms = d < NTF_BACKOFF_MAX_MS ? d : NTF_BACKOFF_MAX_MS;
+        out->result = ALERT_RES_RETRY;
+        return;
+    }
+    /* The round is over (a 4xx other than 408 and 429 ends it early): put off. */
+    long rounds = (failed + per_round - 1) / per_round;
+    out->attempts = rounds * per_round;
+    d = NTF_ROUND_BASE_S;
+    for (long i = 1; i < rounds && d < NTF_ROUND_MAX_S; i++)
+        d *= 2;
+    out->delay_ms = (d < NTF_ROUND_MAX_S ? d : NTF_ROUND_MAX_S) * 1000;
 }
 
 static void count(struct ntf *n, enum alert_receiver r, enum alert_result res)
@@ -250,27 +308,54 @@ static void count(struct ntf *n, enum alert_receiver r, enum alert_result res)
     pthread_mutex_unlock(&n->mu);
 }
 
-/* Sleeps ms unless stopped (or, with wake_on_job, until a job arrives); 1 when stopped.
- * Called without the lock. */
-static int nap(struct ntf *n, long ms, int wake_on_job)
+static int stopping(struct ntf *n)
+{
+    pthread_mutex_lock(&n->mu);
+    int s = n->stop;
+    pthread_mutex_unlock(&n->mu);
+    return s;
+}
+
+/* 1 when deadline passed, or the shutdown's deadline did. */
+static int expired(struct ntf *n, int64_t deadline)
+{
+    int64_t now = util_now_ms();
+    int past;
+
+    pthread_mutex_lock(&n->mu);
+    past = now >= deadline || (n->stop && now >= n->stop_deadline_ms);
+    pthread_mutex_unlock(&n->mu);
+    return past;
+}
+
+/* Waits on cv until the absolute util_now_ms time `until`. Called with the lock held. */
+static void wait_until(struct ntf *n, int64_t until)
 {
     struct timespec ts;
-    int stopped;
+    int64_t ms = until - util_now_ms();
 
+    if (ms <= 0)
+        return;
     clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
     if (ts.tv_nsec >= 1000000000L) {
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
     }
+    pthread_cond_timedwait(&n->cv, &n->mu, &ts);
+}
+
+/* The webhook thread sleeps ms, or until stopped, or (wake_on_kick) until kicked. Called
+ * without the lock. */
+static void nap(struct ntf *n, long ms, int wake_on_kick)
+{
+    int64_t until = util_now_ms() + ms;
+
     pthread_mutex_lock(&n->mu);
-    while (!n->stop && !(wake_on_job && n->head) &&
-           pthread_cond_timedwait(&n->cv, &n->mu, &ts) != ETIMEDOUT)
-        ;
-    stopped = n->stop;
+    while (!n->stop && !(wake_on_kick && n->kicked) && util_now_ms() < until)
+        wait_until(n, until);
     pthread_mutex_unlock(&n->mu);
-    return stopped;
 }
 
 static void free_headers(struct curl_slist *h)
@@ -295,40 +380,25 @@ static int add_header(struct curl_slist **l, const char *h)
     return 0;
 }
 
-enum outcome { OUT_SENT, OUT_FAILED, OUT_STOPPED };
-
-/* POSTs the job with retries and backoff. */
-static enum outcome deliver(struct ntf *n, const struct job *j)
+/* One POST of body to url, no retry. */
+static void post_once(struct ntf *n, struct fetcher *f, enum alert_receiver rcv, const char *url,
+                      const char *body, struct attempt *out)
 {
-    enum alert_receiver rcv = j->kind == JOB_WEBHOOK ? ALERT_RCV_WEBHOOK : ALERT_RCV_ALERTMANAGER;
     struct fetch_opts fo = {0};
+    struct fetch_response resp;
     struct curl_slist *hdrs = NULL;
-    char logurl[512], err[256];
-    char *url = NULL, *auth = NULL;
-    long retries;
+    char *auth = NULL, err[256];
     int want_auth;
-    enum outcome rc = OUT_FAILED;
 
+    memset(out, 0, sizeof *out);
     pthread_mutex_lock(&n->mu);
     fo.timeout_ms = n->timeout_s * 1000;
-    retries = n->max_retries;
-    want_auth = j->kind == JOB_WEBHOOK && n->token;
+    want_auth = rcv == ALERT_RCV_WEBHOOK && n->token;
     if (want_auth)
         auth = xasprintf("Authorization: Bearer %s", n->token);
     pthread_mutex_unlock(&n->mu);
     fo.connect_timeout_ms = fo.timeout_ms;
     fo.max_body_bytes = MAX_RESPONSE_BYTES;
-    fo.backoff_base_ms = NTF_BACKOFF_BASE_MS;
-    fo.backoff_max_ms = NTF_BACKOFF_MAX_MS;
-
-    if (j->kind == JOB_WEBHOOK) {
-        url = xstrdup(j->url);
-    } else {
-        int len = (int)strlen(j->url);
-        while (len > 0 && j->url[len - 1] == '/')
-            len--; /* "http://am:9093/" is the same Alertmanager */
-        url = xasprintf("%.*s/api/v2/alerts", len, j->url);
-    }
     /* "Expect:" drops the 100-continue round trip before the body. */
     int hok = add_header(&hdrs, "Content-Type: application/json") == 0 &&
               add_header(&hdrs, "Expect:") == 0 &&
@@ -337,215 +407,691 @@ static enum outcome deliver(struct ntf *n, const struct job *j)
         explicit_bzero(auth, strlen(auth));
         free(auth);
     }
-    if (!url || !hok) {
-        log_err("alert", "out of memory delivering a notification");
-        count(n, rcv, ALERT_RES_FAILURE);
+    if (!hok) {
+        snprintf(out->err, sizeof out->err, "out of memory");
+        out->retryable = 1;
         goto cleanup;
     }
-    url_for_log(url, logurl, sizeof logurl);
-
-    for (long attempt = 0;; attempt++) {
-        struct fetch_response resp;
-        int r = fetch_once(n->fetcher, &fo, "POST", url, hdrs, j->body, &resp, err, sizeof err);
-        long status = r == 0 ? resp.status : 0;
-        fetch_response_clear(&resp);
-        if (r == 0 && status >= 200 && status < 300) {
-            count(n, rcv, ALERT_RES_SUCCESS);
-            log_release(&n->complaint[rcv], "alert", "%s %s: delivered again",
-                        model_alert_receiver_names[rcv], logurl);
-            rc = OUT_SENT;
-            break;
-        }
+    if (n->abort_flag) {
+        out->stopped = 1;
+        goto cleanup;
+    }
+    int r = fetch_once(f, &fo, "POST", url, hdrs, body, &resp, err, sizeof err);
+    long status = r == 0 ? resp.status : 0;
+    fetch_response_clear(&resp);
+    if (r == 0 && status >= 200 && status < 300) {
+        out->sent = 1;
+    } else if (r != 0 && n->abort_flag) {
+        out->stopped = 1;
+    } else {
         if (r == 0)
-            snprintf(err, sizeof err, "HTTP status %ld", status);
-        /* Other 4xx will not get better by asking again now. */
-        int retryable = r != 0 || status >= 500 || status == 429 || status == 408;
-        if (!retryable || attempt >= retries) {
-            count(n, rcv, ALERT_RES_FAILURE);
-            log_complain(&n->complaint[rcv], LOG_LVL_WARN, "alert",
-                         "%s %s: %s; giving up after %ld attempt(s) for now",
-                         model_alert_receiver_names[rcv], logurl, err, attempt + 1);
-            break;
-        }
-        count(n, rcv, ALERT_RES_RETRY);
-        log_debug("alert", "%s %s: %s; retrying", model_alert_receiver_names[rcv], logurl, err);
-        if (nap(n, fetch_backoff_ms(&fo, (int)attempt), 0)) {
-            rc = OUT_STOPPED;
-            break;
-        }
+            snprintf(out->err, sizeof out->err, "HTTP status %ld", status);
+        else
+            snprintf(out->err, sizeof out->err, "%s", err);
+        /* Other 4xx will not get better by asking again soon. */
+        out->retryable = r != 0 || status >= 500 || status == 429 || status == 408;
     }
 cleanup:
     free_headers(hdrs);
-    free(url);
-    return rc;
 }
 
-/* The thread's own connection, (re)opened when needed. NULL when unreachable. */
-static PGconn *thread_conn(struct ntf *n)
+/* ---- the webhook thread: database ---- */
+
+/* Connects without blocking longer than DB_STEP_MS, or past the shutdown's deadline. The
+ * same settings as pg_connect. NULL with err when that fails. */
+static PGconn *db_connect(struct ntf *n, const char *conninfo, const char *password, char *err,
+                          size_t errlen)
+{
+    const char *keys[8], *vals[8];
+    int k = 0;
+    int64_t deadline = util_now_ms() + DB_STEP_MS;
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+    keys[k] = "keepalives", vals[k++] = "1";
+    keys[k] = "keepalives_idle", vals[k++] = "30";
+    keys[k] = "application_name", vals[k++] = "onestopd-notify";
+    keys[k] = "dbname", vals[k++] = conninfo;
+    if (password)
+        keys[k] = "password", vals[k++] = password;
+    keys[k] = NULL, vals[k] = NULL;
+    PGconn *c = PQconnectStartParams(keys, vals, 1);
+    if (!c) {
+        snprintf(err, errlen, "database: out of memory");
+        return NULL;
+    }
+    while (PQstatus(c) != CONNECTION_BAD && st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+        if (expired(n, deadline)) {
+            snprintf(err, errlen, "database: connecting timed out");
+            PQfinish(c);
+            return NULL;
+        }
+        struct pollfd p = {.fd = PQsocket(c),
+                           .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        int r = p.fd >= 0 ? poll(&p, 1, POLL_SLICE_MS) : 1;
+        if (r > 0)
+            st = PQconnectPoll(c);
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        const char *m = PQerrorMessage(c);
+        snprintf(err, errlen, "database: %.*s", (int)strcspn(m, "\n"), m);
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void drop_conn(struct ntf *n)
+{
+    if (n->conn)
+        PQfinish(n->conn);
+    n->conn = NULL;
+}
+
+/* The thread's own connection, (re)opened when needed. NULL with err when unreachable. */
+static PGconn *thread_conn(struct ntf *n, char *err, size_t errlen)
 {
     char *conninfo, *password;
     unsigned gen;
 
     pthread_mutex_lock(&n->mu);
-    gen = n->generation;
+    gen = n->db_generation;
     pthread_mutex_unlock(&n->mu);
-    if (n->conn && (n->conn_generation != gen || PQstatus(n->conn) != CONNECTION_OK)) {
-        PQfinish(n->conn);
-        n->conn = NULL;
-    }
+    if (n->conn && (n->conn_generation != gen || PQstatus(n->conn) != CONNECTION_OK))
+        drop_conn(n);
     if (n->conn)
         return n->conn;
     pthread_mutex_lock(&n->mu);
     conninfo = xstrdup(n->conninfo);
     password = xstrdup(n->password);
-    gen = n->generation;
+    gen = n->db_generation;
     pthread_mutex_unlock(&n->mu);
-    if (conninfo) {
-        n->conn = pg_connect(conninfo, password, "onestopd-notify");
-        if (n->conn && PQstatus(n->conn) != CONNECTION_OK) {
-            log_complain(&n->db_complaint, LOG_LVL_WARN, "alert", "database: %.*s",
-                         (int)strcspn(PQerrorMessage(n->conn), "\n"), PQerrorMessage(n->conn));
-            PQfinish(n->conn);
-            n->conn = NULL;
-        }
-    }
+    if (conninfo)
+        n->conn = db_connect(n, conninfo, password, err, errlen);
+    else
+        snprintf(err, errlen, "database: not configured or out of memory");
     free(conninfo);
     free_secret(&password);
     n->conn_generation = gen;
     return n->conn;
 }
 
-/* Records a webhook row's outcome: sent, or put off with backoff (30 s doubling per failed
- * round, at most an hour). 0 or -1 (not recorded). */
-static int record(struct ntf *n, long long id, int sent)
+/* Runs one statement without blocking longer than DB_STEP_MS, or past the shutdown's
+ * deadline (the connection is then closed). The result, whose status is `want`, or NULL
+ * with err ("what: reason"). */
+static PGresult *db_exec(struct ntf *n, const char *sql, int nparams, const char *const *params,
+                         ExecStatusType want, const char *what, char *err, size_t errlen)
 {
-    static const char SENT_SQL[] = "UPDATE alert_outbox SET sent_at = now() WHERE id = $1";
-    static const char FAILED_SQL[] =
-        "UPDATE alert_outbox SET attempts = attempts + 1, next_attempt_at = now() +"
-        " make_interval(secs => least(3600, 30 * power(2, least(attempts, 10))))"
-        " WHERE id = $1";
-    char idbuf[32], err[256];
-    const char *params[1] = {idbuf};
-    PGconn *conn = thread_conn(n);
-    int rc = -1;
+    char cerr[256];
+    PGconn *c = thread_conn(n, cerr, sizeof cerr);
+    PGresult *last = NULL;
+    int64_t deadline = util_now_ms() + DB_STEP_MS;
 
-    if (!conn)
-        return -1;
-    snprintf(idbuf, sizeof idbuf, "%lld", id);
-    PGresult *res =
-        PQexecParams(conn, sent ? SENT_SQL : FAILED_SQL, 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) == PGRES_COMMAND_OK) {
-        rc = 0;
-        log_release(&n->db_complaint, "alert", "database reachable again");
-    } else {
-        pg_errf(err, sizeof err, res, conn, "recording a notification");
-        log_complain(&n->db_complaint, LOG_LVL_WARN, "alert", "%s", err);
+    n->db_rejected = 0;
+    if (!c) {
+        snprintf(err, errlen, "%s: %s", what, cerr);
+        return NULL;
     }
-    PQclear(res);
-    return rc;
+    if (!PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0))
+        goto broken;
+    for (;;) {
+        while (!PQisBusy(c)) {
+            PGresult *r = PQgetResult(c);
+            if (!r)
+                goto done;
+            PQclear(last);
+            last = r;
+        }
+        if (expired(n, deadline)) {
+            snprintf(err, errlen, "%s: timed out", what);
+            PQclear(last);
+            drop_conn(n);
+            return NULL;
+        }
+        struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
+        if (poll(&p, 1, POLL_SLICE_MS) < 0 && errno != EINTR)
+            goto broken;
+        if (!PQconsumeInput(c))
+            goto broken;
+    }
+done:
+    if (PQresultStatus(last) != want) {
+        pg_errf(err, errlen, last, c, what);
+        PQclear(last);
+        if (PQstatus(c) != CONNECTION_OK)
+            drop_conn(n);
+        else
+            n->db_rejected = 1;
+        return NULL;
+    }
+    return last;
+broken:
+    pg_errf(err, errlen, NULL, c, what);
+    PQclear(last);
+    drop_conn(n);
+    return NULL;
 }
 
-/* Remembers an outcome to record later. Called with the lock held. 0 or -1 (OOM). */
-static int push_mark(struct ntf *n, long long id, int sent)
+/* Records an outcome. 0 recorded; -1 not now (logged, rate-limited): to be tried again;
+ * 1 the server refused the statement (logged): asking again would not help. */
+static int record(struct ntf *n, const struct mark *m)
 {
-    if (n->nmarks == n->capmarks) {
-        size_t cap = n->capmarks ? n->capmarks * 2 : 16;
-        struct mark *m = realloc(n->marks, cap * sizeof *m);
-        if (!m)
-            return -1;
-        n->marks = m;
-        n->capmarks = cap;
+    static const char SENT_SQL[] =
+        "UPDATE alert_outbox SET sent_at = coalesce(sent_at, now()), claimed_until = NULL,"
+        " claimed_by = NULL, last_error = NULL WHERE id = $1";
+    /* Only while the claim is still ours: if it ran out and another instance took the row,
+     * that one records its own outcome. */
+    static const char FAILED_SQL[] =
+        "UPDATE alert_outbox SET attempts = $2::integer,"
+        " next_attempt_at = now() + make_interval(secs => $3::float8),"
+        " abandoned_at = CASE WHEN $4::boolean THEN now() END, last_error = $5,"
+        " claimed_until = NULL, claimed_by = NULL"
+        " WHERE id = $1 AND sent_at IS NULL AND claimed_by = $6";
+    static const char RELEASE_SQL[] =
+        "UPDATE alert_outbox SET claimed_until = NULL, claimed_by = NULL"
+        " WHERE id = $1 AND sent_at IS NULL AND claimed_by = $2";
+    char id[24], attempts[24], delay[32], err[512];
+    PGresult *res;
+
+    snprintf(id, sizeof id, "%lld", m->id);
+    if (m->kind == MARK_SENT) {
+        const char *params[1] = {id};
+        res = db_exec(n, SENT_SQL, 1, params, PGRES_COMMAND_OK, "recording a notification", err,
+                      sizeof err);
+    } else if (m->kind == MARK_FAILED) {
+        snprintf(attempts, sizeof attempts, "%ld", m->attempts);
+        snprintf(delay, sizeof delay, "%.3f", (double)m->delay_ms / 1000.0);
+        const char *params[6] = {id,     attempts,      delay, m->abandon ? "true" : "false",
+                                 m->err, n->claim_token};
+        res = db_exec(n, FAILED_SQL, 6, params, PGRES_COMMAND_OK, "recording a notification", err,
+                      sizeof err);
+    } else {
+        const char *params[2] = {id, n->claim_token};
+        res = db_exec(n, RELEASE_SQL, 2, params, PGRES_COMMAND_OK, "releasing a notification", err,
+                      sizeof err);
     }
-    n->marks[n->nmarks++] = (struct mark){id, sent};
+    if (!res && n->db_rejected) {
+        log_err("alert", "%s; notification %lld left as it is (it may be sent again)", err, m->id);
+        return 1;
+    }
+    if (!res) {
+        log_complain(&n->db_complaint, LOG_LVL_WARN, "alert", "%s", err);
+        return -1;
+    }
+    PQclear(res);
+    log_release(&n->db_complaint, "alert", "database reachable again");
     return 0;
 }
 
-/* Records id's outcome now, or keeps it for later. Called without the lock. While
- * earlier outcomes wait for the database, this one joins them without a new attempt:
- * deliveries must not wait for connection timeouts one by one. */
-static void settle(struct ntf *n, long long id, int sent)
+/* Keeps an outcome for later. 0 or -1 (out of memory). */
+static int push_mark(struct ntf *n, const struct mark *m)
 {
-    int waiting, ok = 0;
-
-    pthread_mutex_lock(&n->mu);
-    waiting = n->nmarks > 0;
-    pthread_mutex_unlock(&n->mu);
-    if (!waiting)
-        ok = record(n, id, sent) == 0;
-
-    pthread_mutex_lock(&n->mu);
-    /* An unrecorded outcome keeps the row busy, so the main loop does not queue it again.
-     * When even that memory is lacking, the database decides (a resend at worst). */
-    if (ok || push_mark(n, id, sent) != 0) {
-        idset_del(&n->busy, id);
-        if (ok)
-            idset_add(&n->settled, id); /* on OOM a stale read may re-send: harmless */
+    if (n->nmarks == n->capmarks) {
+        size_t cap = n->capmarks ? n->capmarks * 2 : 8;
+        struct mark *v = realloc(n->marks, cap * sizeof *v);
+        if (!v)
+            return -1;
+        n->marks = v;
+        n->capmarks = cap;
     }
-    if (!ok && !waiting)
-        n->next_mark_ms = util_now_ms() + MARK_RETRY_MS;
-    pthread_mutex_unlock(&n->mu);
+    n->marks[n->nmarks++] = *m;
+    return 0;
 }
 
-/* Retries the outcomes that could not be recorded. Called with the lock held; drops it
- * around the database work. */
-static void flush_marks(struct ntf *n)
+/* Records the kept outcomes, oldest first. 0 when none is left, -1 otherwise. */
+static int flush_marks(struct ntf *n)
 {
-    while (n->nmarks > 0 && !n->stop) {
-        struct mark m = n->marks[0];
-        pthread_mutex_unlock(&n->mu);
-        int ok = record(n, m.id, m.sent) == 0;
-        pthread_mutex_lock(&n->mu);
-        if (!ok) {
-            n->next_mark_ms = util_now_ms() + MARK_RETRY_MS;
-            return;
-        }
+    while (n->nmarks > 0) {
+        if (record(n, &n->marks[0]) < 0)
+            return -1;
         memmove(n->marks, n->marks + 1, (n->nmarks - 1) * sizeof *n->marks);
         n->nmarks--;
-        idset_del(&n->busy, m.id);
-        idset_add(&n->settled, m.id);
     }
+    return 0;
 }
 
-static void *thread_main(void *arg)
+/* Records m now, or keeps it until the database answers. */
+static void settle(struct ntf *n, const struct mark *m)
+{
+    if (record(n, m) >= 0)
+        return;
+    if (push_mark(n, m) != 0)
+        log_err("alert",
+                "out of memory; the outcome of notification %lld is lost (it may be "
+                "sent again)",
+                m->id);
+}
+
+static void claim_clear(struct claim *c)
+{
+    free(c->url);
+    free(c->body);
+    memset(c, 0, sizeof *c);
+}
+
+/* Claims the oldest due row for one of the URLs in `urls` (single-space-separated), so no
+ * other instance sends it meanwhile. 1 claimed, 0 nothing due, -1 database error. */
+static int claim_row(struct ntf *n, const char *urls, struct claim *c)
+{
+    static const char SQL[] =
+        "UPDATE alert_outbox SET claimed_until = now() + make_interval(secs => $2::integer),"
+        " claimed_by = $3"
+        " WHERE id = (SELECT id FROM alert_outbox"
+        "   WHERE sent_at IS NULL AND superseded_at IS NULL AND abandoned_at IS NULL"
+        "   AND next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until < now())"
+        "   AND url = ANY (string_to_array($1, ' '))"
+        "   ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+        " AND sent_at IS NULL AND superseded_at IS NULL AND abandoned_at IS NULL"
+        " AND (claimed_until IS NULL OR claimed_until < now())"
+        " RETURNING id, url, body, attempts, extract(epoch FROM now() - created_at)::bigint";
+    char secs[24], err[512];
+    long timeout;
+    PGresult *res;
+
+    memset(c, 0, sizeof *c);
+    pthread_mutex_lock(&n->mu);
+    timeout = n->timeout_s;
+    pthread_mutex_unlock(&n->mu);
+    snprintf(secs, sizeof secs, "%ld", timeout + CLAIM_MARGIN_S);
+    const char *params[3] = {urls, secs, n->claim_token};
+    res = db_exec(n, SQL, 3, params, PGRES_TUPLES_OK, "claiming a notification", err, sizeof err);
+    if (!res) {
+        log_complain(&n->db_complaint, LOG_LVL_WARN, "alert", "%s", err);
+        return -1;
+    }
+    log_release(&n->db_complaint, "alert", "database reachable again");
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return 0;
+    }
+    c->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    c->url = xstrdup(PQgetvalue(res, 0, 1));
+    c->body = xstrdup(PQgetvalue(res, 0, 2));
+    c->attempts = pg_long(res, 0, 3, 0);
+    c->age_s = pg_long(res, 0, 4, 0);
+    PQclear(res);
+    if (!c->url || !c->body) {
+        struct mark m = {.kind = MARK_RELEASE, .id = c->id};
+        log_err("alert", "out of memory claiming a notification");
+        settle(n, &m);
+        claim_clear(c);
+        return -1;
+    }
+    return 1;
+}
+
+/* Milliseconds until a row for one of `urls` may be claimed; -1 when none is waiting (or
+ * the database did not say). */
+static long next_due_ms(struct ntf *n, const char *urls)
+{
+    static const char SQL[] =
+        "SELECT ceil(1000 * extract(epoch FROM min(greatest(next_attempt_at,"
+        " coalesce(claimed_until, next_attempt_at))) - now()))::bigint FROM alert_outbox"
+        " WHERE sent_at IS NULL AND superseded_at IS NULL AND abandoned_at IS NULL"
+        " AND url = ANY (string_to_array($1, ' '))";
+    const char *params[1] = {urls};
+    char err[512];
+    PGresult *res =
+        db_exec(n, SQL, 1, params, PGRES_TUPLES_OK, "reading alert_outbox", err, sizeof err);
+    long ms = -1;
+
+    if (!res) {
+        log_complain(&n->db_complaint, LOG_LVL_WARN, "alert", "%s", err);
+        return -1;
+    }
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+        ms = pg_long(res, 0, 0, 0);
+        if (ms < 0)
+            ms = 0;
+    }
+    PQclear(res);
+    return ms;
+}
+
+/* ---- the webhook thread: per-URL state ---- */
+
+/* The state of webhook url, created when new; NULL when out of memory. */
+static struct wh_url *wh_url(struct ntf *n, const char *url)
+{
+    for (size_t i = 0; i < n->nurls; i++)
+        if (strcmp(n->urls[i].url, url) == 0)
+            return &n->urls[i];
+    if (n->nurls == n->capurls) {
+        size_t cap = n->capurls ? n->capurls * 2 : 4;
+        struct wh_url *v = realloc(n->urls, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        n->urls = v;
+        n->capurls = cap;
+    }
+    char *u = xstrdup(url);
+    if (!u)
+        return NULL;
+    memset(&n->urls[n->nurls], 0, sizeof n->urls[n->nurls]);
+    n->urls[n->nurls].url = u;
+    return &n->urls[n->nurls++];
+}
+
+/* 1 when the blank-separated list has url. */
+static int listed(const char *urls, const char *url)
+{
+    size_t ulen = strlen(url);
+
+    for (const char *p = urls; *p;) {
+        size_t len = strcspn(p, " \t");
+        if (len == ulen && strncmp(p, url, len) == 0)
+            return 1;
+        p += len;
+        p += strspn(p, " \t");
+    }
+    return 0;
+}
+
+/* The URLs of the blank-separated list `urls` that are not resting, single-space-separated
+ * (new string, NULL when out of memory); *wake_ms: when the first resting one wakes
+ * (util_now_ms), 0 when none rests. Forgets the URLs no longer listed. */
+static char *awake_urls(struct ntf *n, const char *urls, int64_t *wake_ms)
+{
+    int64_t now = util_now_ms();
+    struct buf b;
+
+    *wake_ms = 0;
+    for (size_t i = 0; i < n->nurls;) {
+        if (!listed(urls, n->urls[i].url)) {
+            free(n->urls[i].url);
+            n->urls[i] = n->urls[--n->nurls];
+        } else {
+            i++;
+        }
+    }
+    buf_init(&b);
+    for (const char *p = urls; *p;) {
+        size_t len = strcspn(p, " \t"), i;
+        for (i = 0; len && i < n->nurls; i++)
+            if (strlen(n->urls[i].url) == len && strncmp(n->urls[i].url, p, len) == 0)
+                break;
+        if (len && i < n->nurls && n->urls[i].rest_until_ms > now) {
+            if (!*wake_ms || n->urls[i].rest_until_ms < *wake_ms)
+                *wake_ms = n->urls[i].rest_until_ms;
+        } else if (len) {
+            buf_printf(&b, "%s%.*s", b.len ? " " : "", (int)len, p);
+        }
+        p += len;
+        p += strspn(p, " \t");
+    }
+    if (b.oom) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_steal(&b, NULL);
+}
+
+/* ---- the webhook thread ---- */
+
+/* POSTs a claimed row once and records what came of it. */
+static void deliver_row(struct ntf *n, const struct claim *c)
+{
+    struct attempt at;
+    struct mark m = {.id = c->id};
+    char logurl[256], when[32];
+    long max_retries;
+    struct wh_url *u = wh_url(n, c->url);
+    struct log_complaint spare = {0}, *complaint = u ? &u->complaint : &spare;
+
+    ntf_url_for_log(c->url, logurl, sizeof logurl);
+    pthread_mutex_lock(&n->mu);
+    int leader = n->leader;
+    pthread_mutex_unlock(&n->mu);
+    if (leader) {
+        post_once(n, n->wh_fetcher, ALERT_RCV_WEBHOOK, c->url, c->body, &at);
+    } else {
+        memset(&at, 0, sizeof at);
+        at.stopped = 1; /* leadership lost since the claim: the new leader sends it */
+    }
+    if (at.stopped) {
+        m.kind = MARK_RELEASE; /* another instance may send it at once */
+    } else if (at.sent) {
+        count(n, ALERT_RCV_WEBHOOK, ALERT_RES_SUCCESS);
+        log_release(complaint, "alert", "webhook %s: delivered again", logurl);
+        m.kind = MARK_SENT;
+    } else {
+        struct ntf_retry_plan p;
+        pthread_mutex_lock(&n->mu);
+        max_retries = n->max_retries;
+        pthread_mutex_unlock(&n->mu);
+        ntf_plan_retry(c->attempts, max_retries, at.retryable, c->age_s, &p);
+        count(n, ALERT_RCV_WEBHOOK, p.result);
+        snprintf(when, sizeof when, "%.1f s", (double)p.delay_ms / 1000.0);
+        if (p.abandon)
+            log_warn("alert",
+                     "webhook %s: %s; notification %lld abandoned after %ld failed attempt(s) "
+                     "over %ld days",
+                     logurl, at.err, c->id, p.attempts, NTF_ABANDON_AGE_S / 86400);
+        else if (p.result == ALERT_RES_FAILURE)
+            log_complain(complaint, LOG_LVL_WARN, "alert",
+                         "webhook %s: %s; notification %lld put off, next attempt in %s", logurl,
+                         at.err, c->id, when);
+        else
+            log_debug("alert", "webhook %s: %s; notification %lld tried again in %s", logurl,
+                      at.err, c->id, when);
+        if (at.retryable && !p.abandon && u)
+            u->rest_until_ms = util_now_ms() + p.delay_ms;
+        m.kind = MARK_FAILED;
+        m.attempts = p.attempts;
+        m.delay_ms = p.delay_ms;
+        m.abandon = p.abandon;
+        /* Printable ASCII only: the column is text in the database's encoding. */
+        for (size_t i = 0; i + 1 < sizeof m.err && at.err[i]; i++)
+            m.err[i] = at.err[i] >= 0x20 && at.err[i] < 0x7f ? at.err[i] : '?';
+    }
+    settle(n, &m);
+}
+
+static void *webhook_main(void *arg)
+{
+    struct ntf *n = arg;
+
+    for (;;) {
+        /* Outcomes that wait for the database come first: no new claim before them. */
+        if (n->nmarks > 0 && flush_marks(n) != 0) {
+            if (stopping(n))
+                break;
+            nap(n, DB_RETRY_MS, 0);
+            continue;
+        }
+        pthread_mutex_lock(&n->mu);
+        int stop = n->stop, ready = n->leader && n->webhook_urls && n->conninfo;
+        char *urls = ready ? xstrdup(n->webhook_urls) : NULL;
+        n->kicked = 0; /* a kick from here on is seen by the nap below */
+        pthread_mutex_unlock(&n->mu);
+        if (stop) {
+            free(urls);
+            break;
+        }
+        if (!urls) {
+            nap(n, IDLE_POLL_MS, 1);
+            continue;
+        }
+        int64_t wake_ms;
+        char *awake = awake_urls(n, urls, &wake_ms);
+        free(urls);
+        if (!awake || !*awake) {
+            long ms = wake_ms ? (long)(wake_ms - util_now_ms()) : IDLE_POLL_MS;
+            free(awake);
+            nap(n, ms > MIN_POLL_MS ? ms : MIN_POLL_MS, 1);
+            continue;
+        }
+        struct claim c;
+        int r = claim_row(n, awake, &c);
+        if (r < 0) {
+            free(awake);
+            nap(n, DB_RETRY_MS, 0);
+            continue;
+        }
+        if (r == 0) {
+            long ms = next_due_ms(n, awake);
+            free(awake);
+            if (ms < 0 || ms > IDLE_POLL_MS)
+                ms = IDLE_POLL_MS;
+            if (wake_ms && wake_ms - util_now_ms() < ms)
+                ms = (long)(wake_ms - util_now_ms());
+            nap(n, ms > MIN_POLL_MS ? ms : MIN_POLL_MS, 1);
+            continue;
+        }
+        free(awake);
+        deliver_row(n, &c);
+        claim_clear(&c);
+    }
+    /* Stopping: what is left gets until the shutdown's deadline. */
+    if (n->nmarks > 0 && flush_marks(n) != 0)
+        log_warn("alert",
+                 "%zu delivery outcome(s) could not be recorded before exit; a notification "
+                 "already delivered may be sent once more",
+                 n->nmarks);
+    return NULL;
+}
+
+/* ---- the Alertmanager thread ---- */
+
+static void free_targets(struct am_target *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(t[i].url);
+    free(t);
+}
+
+/* Rebuilds the targets from am_urls. Called with the lock held. */
+static void rebuild_targets(struct ntf *n)
+{
+    struct am_target *v = NULL;
+    size_t cnt = 0;
+
+    for (const char *p = n->am_urls; p && *p;) {
+        size_t len = strcspn(p, " \t");
+        if (len) {
+            struct am_target *nv = realloc(v, (cnt + 1) * sizeof *nv);
+            char *u = strndup(p, len);
+            if (!nv || !u) {
+                free(u);
+                if (nv)
+                    v = nv;
+                log_err("alert", "out of memory: an Alertmanager is left out");
+                break;
+            }
+            v = nv;
+            memset(&v[cnt], 0, sizeof v[cnt]);
+            v[cnt++].url = u;
+        }
+        p += len;
+        p += strspn(p, " \t");
+    }
+    free_targets(n->targets, n->ntargets);
+    n->targets = v;
+    n->ntargets = cnt;
+    n->targets_generation = n->am_generation;
+}
+
+/* The POST body for now: the firing alerts of am_set and those resolved lately. NULL
+ * when there is none (or out of memory). Called with the lock held. */
+static char *am_body(struct ntf *n, time_t now)
+{
+    const struct alert **v = calloc(n->am_set.n ? n->am_set.n : 1, sizeof *v);
+    size_t cnt = 0;
+    char *body = NULL;
+
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < n->am_set.n; i++) {
+        const struct alert *a = &n->am_set.v[i];
+        if (a->state == ALERT_FIRING ||
+            (a->state == ALERT_RESOLVED && now - a->resolved_at < NTF_AM_KEEP_RESOLVED_S))
+            v[cnt++] = a;
+    }
+    if (cnt > 0)
+        body = ntf_alertmanager_body(v, cnt, now, NTF_AM_ENDS_FACTOR * n->am_resend_s,
+                                     n->external_url);
+    free(v);
+    return body;
+}
+
+static void *am_main(void *arg)
 {
     struct ntf *n = arg;
 
     pthread_mutex_lock(&n->mu);
     while (!n->stop) {
-        if (n->nmarks > 0 && util_now_ms() >= n->next_mark_ms) {
-            flush_marks(n);
+        if (n->targets_generation != n->am_generation)
+            rebuild_targets(n);
+        if (n->am_dirty) {
+            for (size_t i = 0; i < n->ntargets; i++)
+                n->targets[i].next_ms = 0;
+            n->am_dirty = 0;
+        }
+        if (!n->leader || n->am_set.n == 0 || n->ntargets == 0) {
+            pthread_cond_wait(&n->cv, &n->mu);
             continue;
         }
-        if (!n->head) {
-            if (n->nmarks > 0) {
-                long ms = (long)(n->next_mark_ms - util_now_ms());
-                pthread_mutex_unlock(&n->mu);
-                nap(n, ms > 0 ? ms : 1, 1);
-                pthread_mutex_lock(&n->mu);
-            } else {
-                pthread_cond_wait(&n->cv, &n->mu);
-            }
+        struct am_target *t = &n->targets[0];
+        for (size_t i = 1; i < n->ntargets; i++)
+            if (n->targets[i].next_ms < t->next_ms)
+                t = &n->targets[i];
+        int64_t now = util_now_ms();
+        if (t->next_ms > now) {
+            wait_until(n, t->next_ms);
             continue;
         }
-        struct job *j = n->head;
-        n->head = j->next;
-        if (!n->head)
-            n->tail = NULL;
-        n->queued--;
+        long resend_ms = n->am_resend_s * 1000, max_retries = n->max_retries;
+        char *body = am_body(n, time(NULL));
         pthread_mutex_unlock(&n->mu);
 
-        enum outcome o = deliver(n, j);
-        if (j->kind == JOB_WEBHOOK) {
-            if (o == OUT_STOPPED) {
-                pthread_mutex_lock(&n->mu);
-                idset_del(&n->busy, j->id); /* stays unsent in the database */
-                pthread_mutex_unlock(&n->mu);
-            } else {
-                settle(n, j->id, o == OUT_SENT);
-            }
+        /* Unlocked: only this thread changes the targets. */
+        struct attempt at;
+        char logurl[256];
+        int len = (int)strlen(t->url);
+        while (len > 0 && t->url[len - 1] == '/')
+            len--; /* "http://am:9093/" is the same Alertmanager */
+        char *url = xasprintf("%.*s/api/v2/alerts", len, t->url);
+        ntf_url_for_log(t->url, logurl, sizeof logurl);
+        if (!body) {
+            /* Nothing to post now (all resolved long ago), or out of memory. */
+            t->next_ms = util_now_ms() + resend_ms;
+            free(url);
+            pthread_mutex_lock(&n->mu);
+            continue;
         }
-        job_free(j);
+        if (url) {
+            post_once(n, n->am_fetcher, ALERT_RCV_ALERTMANAGER, url, body, &at);
+        } else {
+            memset(&at, 0, sizeof at);
+            snprintf(at.err, sizeof at.err, "out of memory");
+            at.retryable = 1;
+        }
+        free(url);
+        free(body);
+        if (at.stopped) {
+            pthread_mutex_lock(&n->mu);
+            break;
+        }
+        enum alert_result res = ALERT_RES_SUCCESS;
+        now = util_now_ms();
+        if (at.sent) {
+            t->failures = 0;
+            t->next_ms = now + resend_ms;
+            log_release(&t->complaint, "alert", "alertmanager %s: delivered again", logurl);
+        } else if (at.retryable && ++t->failures <= max_retries) {
+            res = ALERT_RES_RETRY;
+            struct fetch_opts fo = {.backoff_base_ms = NTF_BACKOFF_BASE_MS,
+                                    .backoff_max_ms = NTF_BACKOFF_MAX_MS};
+            t->next_ms = now + fetch_backoff_ms(&fo, (int)t->failures - 1);
+            log_debug("alert", "alertmanager %s: %s; retrying", logurl, at.err);
+        } else {
+            res = ALERT_RES_FAILURE;
+            t->failures = 0;
+            t->next_ms = now + resend_ms; /* the next regular post */
+            log_complain(&t->complaint, LOG_LVL_WARN, "alert",
+                         "alertmanager %s: %s; trying again at the next re-post", logurl, at.err);
+        }
         pthread_mutex_lock(&n->mu);
+        n->counts[ALERT_RCV_ALERTMANAGER][res]++;
     }
     pthread_mutex_unlock(&n->mu);
     return NULL;
@@ -556,11 +1102,18 @@ static void *thread_main(void *arg)
 struct ntf *ntf_new(void)
 {
     struct ntf *n = calloc(1, sizeof *n);
+    char host[64];
 
     if (!n)
         return NULL;
-    n->timeout_s = 10;
+    n->timeout_s = n->timeout_cfg = 10;
     n->max_retries = 3;
+    n->am_resend_s = NTF_AM_RESEND_S;
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    snprintf(n->claim_token, sizeof n->claim_token, "%s:%ld:%llx", host, (long)getpid(),
+             (unsigned long long)util_now_ms() ^ (unsigned long long)(uintptr_t)n);
     if (pthread_mutex_init(&n->mu, NULL) != 0) {
         free(n);
         return NULL;
@@ -570,12 +1123,20 @@ struct ntf *ntf_new(void)
         free(n);
         return NULL;
     }
-    n->fetcher = fetch_new();
-    if (!n->fetcher || pthread_create(&n->thread, NULL, thread_main, n) != 0) {
+    n->wh_fetcher = fetch_new();
+    n->am_fetcher = fetch_new();
+    if (!n->wh_fetcher || !n->am_fetcher) {
         ntf_free(n);
         return NULL;
     }
-    n->started = 1;
+    fetch_set_stop_flag(n->wh_fetcher, &n->abort_flag);
+    fetch_set_stop_flag(n->am_fetcher, &n->abort_flag);
+    n->wh_started = pthread_create(&n->wh_thread, NULL, webhook_main, n) == 0;
+    n->am_started = n->wh_started && pthread_create(&n->am_thread, NULL, am_main, n) == 0;
+    if (!n->am_started) {
+        ntf_free(n);
+        return NULL;
+    }
     return n;
 }
 
@@ -583,25 +1144,30 @@ void ntf_free(struct ntf *n)
 {
     if (!n)
         return;
-    if (n->started) {
-        pthread_mutex_lock(&n->mu);
-        n->stop = 1;
-        pthread_cond_broadcast(&n->cv);
-        pthread_mutex_unlock(&n->mu);
-        pthread_join(n->thread, NULL);
-    }
-    while (n->head) {
-        struct job *j = n->head;
-        n->head = j->next;
-        job_free(j);
-    }
-    if (n->conn)
-        PQfinish(n->conn);
-    fetch_free(n->fetcher);
-    free(n->busy.v);
-    free(n->settled.v);
+    pthread_mutex_lock(&n->mu);
+    n->stop = 1;
+    n->stop_deadline_ms = util_now_ms() + NTF_STOP_FLUSH_MS;
+    n->abort_flag = 1;
+    pthread_cond_broadcast(&n->cv);
+    pthread_mutex_unlock(&n->mu);
+    if (n->wh_started)
+        pthread_join(n->wh_thread, NULL);
+    if (n->am_started)
+        pthread_join(n->am_thread, NULL);
+    drop_conn(n);
+    fetch_free(n->wh_fetcher);
+    fetch_free(n->am_fetcher);
     free(n->marks);
+    for (size_t i = 0; i < n->nurls; i++)
+        free(n->urls[i].url);
+    free(n->urls);
+    free_targets(n->targets, n->ntargets);
+    alert_list_clear(&n->am_set);
+    free(n->am_sig);
     free(n->conninfo);
+    free(n->webhook_urls);
+    free(n->am_urls);
+    free(n->external_url);
     free_secret(&n->token);
     free_secret(&n->password);
     pthread_cond_destroy(&n->cv);
@@ -614,80 +1180,140 @@ static int same(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+/* *dst = copy of src unless equal. 1 changed, 0 same, -1 out of memory. */
+static int replace(char **dst, const char *src, int secret)
+{
+    if (same(*dst, src))
+        return 0;
+    if (secret)
+        free_secret(dst);
+    else
+        sfree(*dst);
+    *dst = xstrdup(src);
+    return src && !*dst ? -1 : 1;
+}
+
 int ntf_configure(struct ntf *n, const struct ntf_options *o)
 {
-    int rc = 0;
+    long timeout = o->timeout_s > 0 ? o->timeout_s : 10, logged = 0;
+    int rc = 0, r;
 
     pthread_mutex_lock(&n->mu);
-    n->timeout_s = o->timeout_s > 0 ? o->timeout_s : 10;
+    if (timeout != n->timeout_cfg && timeout > NTF_TIMEOUT_MAX_S)
+        logged = timeout;
+    n->timeout_cfg = timeout;
+    n->timeout_s = timeout < NTF_TIMEOUT_MAX_S ? timeout : NTF_TIMEOUT_MAX_S;
     n->max_retries = o->max_retries >= 0 ? o->max_retries : 0;
-    if (!same(n->token, o->bearer_token)) {
-        free_secret(&n->token);
-        n->token = xstrdup(o->bearer_token);
-        rc |= o->bearer_token && !n->token ? -1 : 0;
+    n->am_resend_s = o->am_resend_s > 0 ? o->am_resend_s : NTF_AM_RESEND_S;
+    rc |= replace(&n->token, o->bearer_token, 1) < 0;
+    int c1 = replace(&n->conninfo, o->conninfo, 0), c2 = replace(&n->password, o->password, 1);
+    rc |= c1 < 0 || c2 < 0;
+    if (c1 || c2)
+        n->db_generation++;
+    if ((r = replace(&n->webhook_urls, o->webhook_urls, 0)) != 0) {
+        rc |= r < 0;
+        n->kicked = 1;
     }
-    if (!same(n->conninfo, o->conninfo) || !same(n->password, o->password)) {
-        free(n->conninfo);
-        free_secret(&n->password);
-        n->conninfo = xstrdup(o->conninfo);
-        n->password = xstrdup(o->password);
-        rc |= (o->conninfo && !n->conninfo) || (o->password && !n->password) ? -1 : 0;
-        n->generation++;
+    if ((r = replace(&n->am_urls, o->alertmanager_urls, 0)) != 0) {
+        rc |= r < 0;
+        n->am_generation++;
     }
+    rc |= replace(&n->external_url, o->external_url, 0) < 0;
+    pthread_cond_broadcast(&n->cv);
     pthread_mutex_unlock(&n->mu);
-    return rc;
+    if (logged)
+        log_notice("alert", "[alert] timeout %lds: requests time out after %lds at most", logged,
+                   NTF_TIMEOUT_MAX_S);
+    return rc ? -1 : 0;
 }
 
-void ntf_cycle_begin(struct ntf *n)
+void ntf_set_leader(struct ntf *n, int leader)
 {
-    pthread_mutex_lock(&n->mu);
-    n->settled.n = 0;
-    pthread_mutex_unlock(&n->mu);
-}
+    struct alert_list old = {0};
+    char *sig = NULL;
 
-static int enqueue(struct ntf *n, enum job_kind kind, long long id, const char *url,
-                   const char *body)
-{
-    struct job *j = calloc(1, sizeof *j);
-    int rc = -1;
-
-    if (!j)
-        return -1;
-    j->kind = kind;
-    j->id = id;
-    j->url = xstrdup(url);
-    j->body = xstrdup(body);
-    if (!j->url || !j->body) {
-        job_free(j);
-        return -1;
-    }
+    if (!n)
+        return;
     pthread_mutex_lock(&n->mu);
-    if (kind == JOB_WEBHOOK && (idset_has(&n->busy, id) || idset_has(&n->settled, id))) {
-        rc = 1;
-    } else if (n->queued < NTF_QUEUE_MAX && (kind != JOB_WEBHOOK || idset_add(&n->busy, id) == 0)) {
-        if (n->tail)
-            n->tail->next = j;
-        else
-            n->head = j;
-        n->tail = j;
-        n->queued++;
-        j = NULL;
-        rc = 0;
+    if (n->leader != !!leader) {
+        n->leader = !!leader;
+        n->kicked = 1;
+        if (!leader) {
+            old = n->am_set;
+            memset(&n->am_set, 0, sizeof n->am_set);
+            sig = n->am_sig;
+            n->am_sig = NULL;
+        }
         pthread_cond_broadcast(&n->cv);
     }
     pthread_mutex_unlock(&n->mu);
-    job_free(j);
+    alert_list_clear(&old);
+    free(sig);
+}
+
+void ntf_kick(struct ntf *n)
+{
+    if (!n)
+        return;
+    pthread_mutex_lock(&n->mu);
+    n->kicked = 1;
+    pthread_cond_broadcast(&n->cv);
+    pthread_mutex_unlock(&n->mu);
+}
+
+static int fp_cmp(const void *x, const void *y)
+{
+    return strcmp((*(const struct alert *const *)x)->fingerprint,
+                  (*(const struct alert *const *)y)->fingerprint);
+}
+
+int ntf_set_alertmanager_alerts(struct ntf *n, const struct alert *const *v, size_t count)
+{
+    const struct alert **sorted = calloc(count ? count : 1, sizeof *sorted);
+    struct alert_list l = {0};
+    struct buf sig;
+    int rc = -1;
+
+    buf_init(&sig);
+    if (!sorted)
+        goto cleanup;
+    memcpy(sorted, v, count * sizeof *sorted);
+    qsort(sorted, count, sizeof *sorted, fp_cmp);
+    for (size_t i = 0; i < count; i++) {
+        const struct alert *a = sorted[i];
+        /* Deep copies: jansson's reference counts are not shared between threads. */
+        struct alert *c = alert_list_add(&l, json_deep_copy(a->labels),
+                                         json_deep_copy(a->annotations), json_object());
+        if (!c)
+            goto cleanup;
+        c->state = a->state;
+        c->active_since = a->active_since;
+        c->firing_since = a->firing_since;
+        c->last_notified = a->last_notified;
+        c->resolved_at = a->resolved_at;
+        buf_printf(&sig, "%s:%d,", c->fingerprint, (int)c->state);
+    }
+    if (sig.oom)
+        goto cleanup;
+    char *s = buf_steal(&sig, NULL);
+    if (!s)
+        goto cleanup;
+    pthread_mutex_lock(&n->mu);
+    struct alert_list old = n->am_set;
+    n->am_set = l;
+    l = old;
+    if (!same(s, n->am_sig))
+        n->am_dirty = 1;
+    free(n->am_sig);
+    n->am_sig = s;
+    pthread_cond_broadcast(&n->cv);
+    pthread_mutex_unlock(&n->mu);
+    rc = 0;
+cleanup:
+    alert_list_clear(&l);
+    buf_free(&sig);
+    free(sorted);
     return rc;
-}
-
-int ntf_enqueue_webhook(struct ntf *n, long long id, const char *url, const char *body)
-{
-    return enqueue(n, JOB_WEBHOOK, id, url, body);
-}
-
-int ntf_enqueue_alertmanager(struct ntf *n, const char *url, const char *body)
-{
-    return enqueue(n, JOB_ALERTMANAGER, 0, url, body);
 }
 
 void ntf_counts(struct ntf *n, unsigned long long out[ALERT_RCV_COUNT][ALERT_RES_COUNT])

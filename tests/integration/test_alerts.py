@@ -31,22 +31,30 @@ AS_OF = "2022-12-20"
 MONTH, YEAR = "2022-12", "2022"
 SEED = int(os.environ.get("ONESTOP_TEST_SEED", "20230117"))
 TIMEOUT_S = 1  # [alert] timeout: the slow webhook sleeps longer
+HANG_S = 120  # the hanging webhook never answers in time
 
 
 class Receiver:
     """Webhook receiver on 127.0.0.1:0. /hook answers 200 and records the payload;
-    /bad answers 500 once, then sleeps past the daemon's timeout."""
+    /bad answers 500 once, then sleeps past the daemon's timeout; /hang does not answer
+    for two minutes."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.posts = []
         self.bad_hits = 0
+        self.hang_hits = 0
         outer = self
 
         class H(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path == "/bad":
+                if self.path.startswith("/hang"):
+                    with outer.lock:
+                        outer.hang_hits += 1
+                    time.sleep(HANG_S)
+                    return
+                if self.path.startswith("/bad"):
                     with outer.lock:
                         outer.bad_hits += 1
                         first = outer.bad_hits == 1
@@ -221,20 +229,22 @@ def main():
         with open(token, "w") as f:
             f.write("t0ken-xyz\n")
         hook = "http://127.0.0.1:%d/hook" % rcv.port
-        bad = "http://127.0.0.1:%d/bad" % rcv.port
+        # Credentials in the userinfo and the query: neither may reach the log.
+        bad = "http://onestop:s3cr3tpw@127.0.0.1:%d/bad?key=q5ecret" % rcv.port
+        hang = "http://127.0.0.1:%d/hang" % rcv.port
 
-        def alert_extra(webhooks):
+        def alert_extra(webhooks, timeout=TIMEOUT_S):
             extra = ("[targets]\non_time_baseline = %s\n\n[alert]\nwebhook_url = %s\n"
                      "bearer_token_file = %s\nfor = 0s\nrepeat_interval = 24h\ntimeout = %ds\n"
-                     "max_retries = 2\nstale_after = 1h\n" % (baseline, webhooks, token, TIMEOUT_S))
+                     "max_retries = 2\nstale_after = 1h\n" % (baseline, webhooks, token, timeout))
             if am.proc:
                 extra += "alertmanager_url = %s\n" % am.url
             return extra
 
-        def config(webhooks):
+        def config(webhooks, timeout=TIMEOUT_S):
             return harness.write_config(os.path.join(work, "onestopd.conf"), pg, sim, as_of=AS_OF,
                                         metrics_interval="2s", interval="2s",
-                                        extra=alert_extra(webhooks), http_port=port)
+                                        extra=alert_extra(webhooks, timeout), http_port=port)
 
         port = harness.free_port()
         cfg = config(hook)
@@ -343,6 +353,19 @@ def main():
                     agency=agency, period=MONTH, source="", severity="warning"), 1.0,
              "still firing after the restart")
 
+        # A row another instance has claimed is not sent until its claim runs out.
+        marker = '{"marker":"claimed-elsewhere","alerts":[]}'
+        pg.psql("onestop", "INSERT INTO alert_outbox (fingerprint, url, status, body, claimed_until,"
+                " claimed_by) VALUES ('0000000000000000', '%s', 'firing', '%s',"
+                " now() + interval '8 seconds', 'elsewhere:1:x')" % (hook, marker))
+        claimed = lambda: [p for p in rcv.snapshot() if p["body"].get("marker") == "claimed-elsewhere"]
+        time.sleep(5)
+        c.eq(len(claimed()), 0, "a row claimed elsewhere is not sent meanwhile")
+        c.check(wait_for(lambda: len(claimed()) == 1, 20), "sent once its claim ran out")
+        c.eq(pg.scalar("SELECT (sent_at IS NOT NULL)::text || ' ' || coalesce(claimed_by, '-')"
+                       " FROM alert_outbox WHERE body LIKE '%claimed-elsewhere%'"), "true -",
+             "the row is marked sent and unclaimed")
+
         # The drop rule: yesterday-a-week's ratio was far higher.
         pg.psql("onestop", "INSERT INTO indicator_daily (day, period, agency, on_time_ratio, carried_over,"
                 " received_online, received_direct, received_postal, resolved_early, resolved_on_time,"
@@ -375,9 +398,22 @@ def main():
             c.check(gone, "Alertmanager no longer has it active")
 
         # A failing webhook: 500, then too slow. Retried and counted; serving stays fast.
-        config(hook + " " + bad)
+        # And a dead one (connection refused), to which a week-old notification is due.
+        dead = "http://127.0.0.1:1/dead"
+        config(hook + " " + bad + " " + dead)
         d.signal(signal.SIGHUP)  # reload
         time.sleep(3)
+        pg.psql("onestop", "INSERT INTO alert_outbox (fingerprint, url, status, body, created_at)"
+                " VALUES ('1111111111111111', '%s', 'firing', '{\"alerts\":[]}',"
+                " now() - interval '8 days')" % dead)
+        old_row = lambda: pg.psql("onestop", "SELECT (abandoned_at IS NOT NULL)::text, attempts,"
+                                  " (sent_at IS NULL)::text, coalesce(last_error, '')"
+                                  " FROM alert_outbox WHERE fingerprint = '1111111111111111'")[0]
+        c.check(wait_for(lambda: old_row()[0] == "true", 20), "a week-old failing notification is abandoned")
+        row = old_row()
+        c.eq(row[1:3], ["1", "true"], "abandoned after one attempt, unsent")
+        c.check(row[3] != "", "its last error is kept: %r" % row[3])
+        c.check("abandoned after 1 failed attempt(s)" in d.logtext(), "the abandonment is logged")
         sim.post("/_sim/late?n=%d&agency=%s" % (late, agency))
         worst = 0.0
         deadline = time.time() + 20
@@ -399,9 +435,33 @@ def main():
                 "the good webhook got the new episode")
         c.check(int(pg.scalar("SELECT count(*) FROM alert_outbox WHERE url = '%s' AND sent_at IS NULL" % bad)) >= 1,
                 "the bad webhook's notification stays unsent")
-        log = d.logtext()
+        full_log = lambda: open(d.logpath, encoding="utf-8", errors="replace").read()
+        c.check(wait_for(lambda: "webhook http://127.0.0.1:%d: timeout" % rcv.port in full_log(), 30),
+                "the failing webhook is named in the log")
+        log = full_log()
         c.check("t0ken-xyz" not in log, "the token never reaches the log")
-        c.eq(d.stop(), 0, "clean stop with a webhook still failing")
+        c.check("s3cr3tpw" not in log and "q5ecret" not in log and "/bad" not in log,
+                "the webhook URL is logged as scheme://host:port only")
+
+        # A webhook that hangs (timeout 60s, clamped to 30s): the good webhook and
+        # Alertmanager still get the resolved notice, and a stop takes seconds, not 30.
+        config(hook + " " + hang, timeout=60)
+        d.signal(signal.SIGHUP)
+        time.sleep(3)
+        sim.post("/_sim/recover?agency=%s" % agency)
+        c.check(wait_for(lambda: rcv.hang_hits >= 1, 60), "the hanging webhook was called")
+        c.check(wait_for(lambda: len(rcv.matching("OnTimeRatioBelowTarget", agency, MONTH, "resolved")) == 2, 30),
+                "the good webhook got the second resolved notice")
+        if am.proc:
+            gone = wait_for(lambda: not [a for a in am.find(labels)
+                                         if a["status"]["state"] == "active"], 30)
+            c.check(gone, "Alertmanager resolved it while a webhook hangs")
+        c.check("time out after 30s at most" in d.logtext(), "the timeout clamp is logged")
+        t0 = time.monotonic()
+        rc = d.stop(timeout=30)
+        took = time.monotonic() - t0
+        c.eq(rc, 0, "clean stop with a webhook hanging")
+        c.check(took < 10, "stopped in %.1f s with a webhook request in flight" % took)
         d = None
     finally:
         if d:

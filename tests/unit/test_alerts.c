@@ -102,7 +102,7 @@ static void build_model(struct model *m)
 }
 
 static const struct alert_rule_params PARAMS = {
-    .drop_points = 2, .drop_days = 7, .stale_after_s = 0, .down_after = 3};
+    .drop_points = 2, .drop_days = 7, .drop_slack_days = 7, .stale_after_s = 0, .down_after = 3};
 
 static const struct alert *find(const struct alert_list *l, const char *alertname,
                                 const char *agency, const char *period)
@@ -117,11 +117,22 @@ static const struct alert *find(const struct alert_list *l, const char *alertnam
     return NULL;
 }
 
+/* Conditions named alertname (hold entries are not conditions). */
 static size_t count_named(const struct alert_list *l, const char *alertname)
 {
     size_t n = 0;
     for (size_t i = 0; i < l->n; i++)
-        n += strcmp(alert_label(&l->v[i], "alertname"), alertname) == 0;
+        n += !l->v[i].hold && strcmp(alert_label(&l->v[i], "alertname"), alertname) == 0;
+    return n;
+}
+
+/* Hold entries for alertname and source. */
+static size_t count_held(const struct alert_list *l, const char *alertname, const char *source)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        n += l->v[i].hold && strcmp(alert_label(&l->v[i], "alertname"), alertname) == 0 &&
+             strcmp(alert_label(&l->v[i], "source"), source) == 0;
     return n;
 }
 
@@ -279,8 +290,9 @@ static void test_rules_drop(void **state)
      * A1 year now 0.96: from 0.979 is 1.9 points; ALL month now 0.9, from 0.95; A2 has no
      * row for the month; a row of another period never matches. */
     const struct alert_prev_ratio prev[] = {
-        {"2022-12", "A1", 0.932}, {"2022", "A1", 0.979}, {"2022-12", "ALL", 0.95},
-        {"2022-11", "A2", 1.0},   {"2022", "A2", NAN},
+        {"2022-12", "A1", {2022, 12, 13}, 0.932}, {"2022", "A1", {2022, 12, 13}, 0.979},
+        {"2022-12", "ALL", {2022, 12, 13}, 0.95}, {"2022-11", "A2", {2022, 12, 13}, 1.0},
+        {"2022", "A2", {2022, 12, 13}, NAN},
     };
 
     build_model(&m);
@@ -313,12 +325,59 @@ static void test_rules_drop(void **state)
     model_clear(&m);
 }
 
+/* No row of exactly today - drop_window: the latest one before it (within the slack). */
+static void test_rules_drop_latest_row(void **state)
+{
+    struct model m;
+    struct alert_list out = {0};
+    const struct alert *a;
+    /* Today 2022-12-20, drop_days 7: rows from 2022-12-06 to 2022-12-13 count. */
+    const struct alert_prev_ratio prev[] = {
+        {"2022-12", "A1", {2022, 12, 14}, 0.999}, /* after the window: ignored */
+        {"2022-12", "A1", {2022, 12, 8}, 0.912},  /* older than the next one */
+        {"2022-12", "A1", {2022, 12, 11}, 0.95},  /* the latest: 95% -> 91.2% */
+        {"2022-12", "ALL", {2022, 12, 5}, 0.99},  /* before the slack: ignored */
+        {"2022", "A1", {2022, 12, 12}, NAN},      /* no ratio: the one before */
+        {"2022", "A1", {2022, 12, 10}, 0.99},     /* 99% -> 96% */
+    };
+
+    build_model(&m);
+    m.targets[TGT_ON_TIME] = NAN;
+    assert_int_equal(
+        alert_rules_eval(&m, NULL, NULL, 0, prev, ARRAY_LEN(prev), &PARAMS, 1000, 0, &out), 0);
+    assert_int_equal(count_named(&out, "OnTimeRatioDropped"), 2);
+    a = find(&out, "OnTimeRatioDropped", "A1", "2022-12");
+    assert_non_null(a);
+    assert_string_equal(ann(a, "description"),
+                        "Tỷ lệ giải quyết đúng hạn của " NAME1
+                        " kỳ 2022-12 giảm 3,8 điểm phần trăm so với 9 ngày trước (ngày "
+                        "2022-12-11): từ 95,0% xuống 91,2%.");
+    assert_string_equal(json_string_value(json_object_get(a->values, "previous_day")),
+                        "2022-12-11");
+    a = find(&out, "OnTimeRatioDropped", "A1", "2022");
+    assert_non_null(a);
+    assert_string_equal(json_string_value(json_object_get(a->values, "previous_day")),
+                        "2022-12-10");
+    assert_float_equal(val(a, "previous_ratio"), 0.99, 1e-12);
+    assert_null(find(&out, "OnTimeRatioDropped", "ALL", "2022-12"));
+    alert_list_clear(&out);
+
+    /* No slack: only a row of exactly 2022-12-13 would do. */
+    struct alert_rule_params p = PARAMS;
+    p.drop_slack_days = 0;
+    assert_int_equal(alert_rules_eval(&m, NULL, NULL, 0, prev, ARRAY_LEN(prev), &p, 1000, 0, &out),
+                     0);
+    assert_int_equal(count_named(&out, "OnTimeRatioDropped"), 0);
+    alert_list_clear(&out);
+    model_clear(&m);
+}
+
 static void test_rules_sources_overdue(void **state)
 {
     struct model m;
     struct alert_list out = {0};
-    struct source_status src[3];
-    const long intervals[3] = {300, 300, 60};
+    struct source_status src[4];
+    const long intervals[4] = {300, 300, 1200, 300};
     const struct alert *a;
     time_t now = 1671500000;
 
@@ -327,23 +386,30 @@ static void test_rules_sources_overdue(void **state)
     memset(src, 0, sizeof src);
     /* igate: last success 16 min ago (stale after 15 min), 3 failures in a row. */
     snprintf(src[0].name, sizeof src[0].name, "igate");
+    src[0].last_attempt = (double)(now - 5);
     src[0].last_success = (double)(now - 960);
     src[0].consecutive_failures = 3;
     snprintf(src[0].last_error, sizeof src[0].last_error, "timeout \xE1\xBB"); /* cut UTF-8 */
     /* vnpost: fresh, 2 failures. */
     snprintf(src[1].name, sizeof src[1].name, "vnpost");
+    src[1].last_attempt = (double)(now - 5);
     src[1].last_success = (double)(now - 10);
     src[1].consecutive_failures = 2;
-    /* cat: never synced; counts from `since` (170 s ago < 180 s). */
+    /* cat: attempted, never succeeded, 1 failure; stale after 1 h. */
     snprintf(src[2].name, sizeof src[2].name, "cat");
+    src[2].last_attempt = (double)(now - 5);
+    src[2].consecutive_failures = 1;
+    /* dead: never attempted since this instance leads. */
+    snprintf(src[3].name, sizeof src[3].name, "dead");
 
+    /* Leading for 1000 s. */
     assert_int_equal(
-        alert_rules_eval(&m, src, intervals, 3, NULL, 0, &PARAMS, now, now - 170, &out), 0);
+        alert_rules_eval(&m, src, intervals, 4, NULL, 0, &PARAMS, now, now - 1000, &out), 0);
     assert_int_equal(count_named(&out, "SourceStale"), 1);
     assert_int_equal(count_named(&out, "SourceDown"), 1);
     for (size_t i = 0; i < out.n; i++) {
         a = &out.v[i];
-        if (strncmp(alert_label(a, "alertname"), "Source", 6) != 0)
+        if (a->hold || strncmp(alert_label(a, "alertname"), "Source", 6) != 0)
             continue;
         assert_string_equal(alert_label(a, "source"), "igate");
         assert_string_equal(alert_label(a, "agency"), "ALL");
@@ -359,6 +425,20 @@ static void test_rules_sources_overdue(void **state)
             assert_non_null(strstr(ann(a, "description"), "timeout ?")); /* cleaned */
         }
     }
+    /* What this instance cannot know yet is held: cat (no success yet, not leading for an
+     * hour; 1 failure of which the earlier ones are unknown), dead (never attempted). */
+    assert_int_equal(count_held(&out, "SourceStale", "cat"), 1);
+    assert_int_equal(count_held(&out, "SourceDown", "cat"), 1);
+    assert_int_equal(count_held(&out, "SourceStale", "dead"), 1);
+    assert_int_equal(count_held(&out, "SourceDown", "dead"), 1);
+    assert_int_equal(count_held(&out, "SourceStale", "igate"), 0);
+    assert_int_equal(count_held(&out, "SourceDown", "vnpost"), 0); /* it succeeded lately */
+    for (size_t i = 0; i < out.n; i++)
+        if (out.v[i].hold)
+            assert_string_equal(alert_label(&out.v[i], "severity"),
+                                strcmp(alert_label(&out.v[i], "alertname"), "SourceStale") == 0
+                                    ? "critical"
+                                    : "warning");
     /* OverdueWithoutApology: A1 and A3, never ALL. */
     assert_int_equal(count_named(&out, "OverdueWithoutApology"), 2);
     a = find(&out, "OverdueWithoutApology", "A1", "");
@@ -370,17 +450,110 @@ static void test_rules_sources_overdue(void **state)
     assert_null(find(&out, "OverdueWithoutApology", "ALL", ""));
     alert_list_clear(&out);
 
-    /* cat goes stale once `since` is 180 s old; an explicit stale_after overrides; 2
-     * failures are enough with down_after 2. */
+    /* Leading for an hour: cat goes stale (no success in all that time); an explicit
+     * stale_after overrides; 2 failures are enough with down_after 2. */
     struct alert_rule_params p = PARAMS;
     p.stale_after_s = 3600;
     p.down_after = 2;
-    assert_int_equal(alert_rules_eval(&m, src, intervals, 3, NULL, 0, &p, now, now - 3600, &out),
+    assert_int_equal(alert_rules_eval(&m, src, intervals, 4, NULL, 0, &p, now, now - 3600, &out),
                      0);
     assert_int_equal(count_named(&out, "SourceStale"), 1); /* cat only: igate is 16 min old */
+    a = NULL;
+    for (size_t i = 0; i < out.n; i++)
+        if (!out.v[i].hold && strcmp(alert_label(&out.v[i], "alertname"), "SourceStale") == 0)
+            a = &out.v[i];
+    assert_non_null(a);
+    assert_string_equal(alert_label(a, "source"), "cat");
+    assert_non_null(strstr(ann(a, "description"), "chưa có lần nào"));
+    assert_true(json_is_null(json_object_get(a->values, "last_success")));
     assert_int_equal(count_named(&out, "SourceDown"), 2);
+    assert_int_equal(count_held(&out, "SourceDown", "cat"), 1);
+    assert_int_equal(count_held(&out, "SourceStale", "dead"), 1);
     alert_list_clear(&out);
     model_clear(&m);
+}
+
+/* A restart or a failover: the source status starts empty on the new leader. Its
+ * SourceStale/SourceDown neither resolve nor fire before it knows. */
+static void test_source_alerts_across_restart(void **state)
+{
+    struct alert_list st = {0}, cond = {0}, next = {0};
+    struct source_status src;
+    const long interval = 300;
+    time_t t0 = 1671500000, since;
+
+    memset(&src, 0, sizeof src);
+    snprintf(src.name, sizeof src.name, "igate");
+    /* The old leader: igate failing for an hour. */
+    src.last_attempt = (double)(t0 - 10);
+    src.consecutive_failures = 12;
+    assert_int_equal(
+        alert_rules_eval(NULL, &src, &interval, 1, NULL, 0, &PARAMS, t0, t0 - 3600, &cond), 0);
+    assert_int_equal(count_named(&cond, "SourceStale"), 1);
+    assert_int_equal(count_named(&cond, "SourceDown"), 1);
+    assert_int_equal(alert_step(&st, &cond, t0, 0, 86400, 86400, NULL, 0, &next), 0);
+    alert_list_clear(&cond);
+    alert_list_clear(&st);
+    st = next;
+    memset(&next, 0, sizeof next);
+    assert_int_equal(st.n, 2);
+    for (size_t i = 0; i < st.n; i++)
+        assert_int_equal(st.v[i].state, ALERT_FIRING);
+
+    /* The new leader, before its first sync: both held, nothing sent, nothing written. */
+    memset(&src, 0, sizeof src);
+    snprintf(src.name, sizeof src.name, "igate");
+    since = t0 + 60;
+    assert_int_equal(
+        alert_rules_eval(NULL, &src, &interval, 1, NULL, 0, &PARAMS, since, since, &cond), 0);
+    assert_int_equal(cond.n, 2);
+    assert_int_equal(alert_step(&st, &cond, since, 0, 86400, 86400, NULL, 0, &next), 0);
+    assert_int_equal(next.n, 2);
+    for (size_t i = 0; i < next.n; i++) {
+        assert_int_equal(next.v[i].state, ALERT_FIRING);
+        assert_int_equal(next.v[i].firing_since, t0);
+        assert_int_equal(next.v[i].notify, ALERT_NOTIFY_NONE);
+        assert_false(next.v[i].changed);
+        assert_non_null(strstr(ann(&next.v[i], "summary"), "igate")); /* kept, not the hold's */
+    }
+    alert_list_clear(&next);
+    alert_list_clear(&cond);
+
+    /* A hold creates nothing where nothing was stored. */
+    struct alert_list none = {0};
+    assert_int_equal(
+        alert_rules_eval(NULL, &src, &interval, 1, NULL, 0, &PARAMS, since, since, &cond), 0);
+    assert_int_equal(alert_step(&none, &cond, since, 0, 86400, 86400, NULL, 0, &next), 0);
+    assert_int_equal(next.n, 0);
+    alert_list_clear(&cond);
+
+    /* Its first attempt fails (1 failure, no success yet): still held. */
+    src.last_attempt = (double)(since + 5);
+    src.consecutive_failures = 1;
+    assert_int_equal(
+        alert_rules_eval(NULL, &src, &interval, 1, NULL, 0, &PARAMS, since + 10, since, &cond), 0);
+    assert_int_equal(alert_step(&st, &cond, since + 10, 0, 86400, 86400, NULL, 0, &next), 0);
+    for (size_t i = 0; i < next.n; i++)
+        assert_int_equal(next.v[i].notify, ALERT_NOTIFY_NONE);
+    assert_int_equal(next.n, 2);
+    alert_list_clear(&next);
+    alert_list_clear(&cond);
+
+    /* Then it succeeds: both resolve, once. */
+    src.last_attempt = src.last_success = (double)(since + 300);
+    src.consecutive_failures = 0;
+    assert_int_equal(
+        alert_rules_eval(NULL, &src, &interval, 1, NULL, 0, &PARAMS, since + 301, since, &cond), 0);
+    assert_int_equal(cond.n, 0);
+    assert_int_equal(alert_step(&st, &cond, since + 301, 0, 86400, 86400, NULL, 0, &next), 0);
+    assert_int_equal(next.n, 2);
+    for (size_t i = 0; i < next.n; i++) {
+        assert_int_equal(next.v[i].state, ALERT_RESOLVED);
+        assert_int_equal(next.v[i].notify, ALERT_NOTIFY_RESOLVED);
+    }
+    alert_list_clear(&next);
+    alert_list_clear(&cond);
+    alert_list_clear(&st);
 }
 
 /* ---- lifecycle ---- */
@@ -390,7 +563,7 @@ static void step(struct alert_list *prev, const struct alert_list *cond, time_t 
                  long repeat_s)
 {
     struct alert_list next = {0};
-    assert_int_equal(alert_step(prev, cond, now, for_s, repeat_s, 86400, &next), 0);
+    assert_int_equal(alert_step(prev, cond, now, for_s, repeat_s, 86400, NULL, 0, &next), 0);
     alert_list_clear(prev);
     *prev = next;
 }
@@ -500,6 +673,57 @@ static void test_lifecycle(void **state)
     alert_list_clear(NULL);
 }
 
+/* At the month's (or year's) end the period label changes: the old period's alerts end
+ * without a resolved notice. */
+static void test_period_rollover(void **state)
+{
+    static const char *const periods[] = {"2023", "2023-Q1", "2023-01"};
+    struct alert_list st = {0}, next = {0};
+    const char *const labels[][2] = {{"2022-12", "A1"}, {"2022", "A1"}, {"2023-01", "A2"}};
+
+    for (size_t i = 0; i < ARRAY_LEN(labels); i++) {
+        struct alert *a = alert_list_add(&st,
+                                         json_pack("{s:s, s:s, s:s, s:s}", "alertname",
+                                                   "OnTimeRatioBelowTarget", "agency", labels[i][1],
+                                                   "period", labels[i][0], "severity", "warning"),
+                                         json_pack("{s:s}", "summary", "x"), json_object());
+        assert_non_null(a);
+        a->state = ALERT_FIRING;
+        a->active_since = a->firing_since = a->last_notified = 1000;
+    }
+    add_cond(&st, "OverdueWithoutApology", "A1", "no period");
+    st.v[3].state = ALERT_FIRING;
+    st.v[3].active_since = st.v[3].firing_since = st.v[3].last_notified = 1000;
+
+    /* No condition holds any more (the new periods have none yet). */
+    struct alert_list none = {0};
+    assert_int_equal(alert_step(&st, &none, 5000, 0, 86400, 86400, periods, 3, &next), 0);
+    assert_int_equal(next.n, 4);
+    for (size_t i = 0; i < next.n; i++) {
+        const struct alert *a = &next.v[i];
+        const char *period = alert_label(a, "period");
+        assert_int_equal(a->state, ALERT_RESOLVED);
+        assert_int_equal(a->resolved_at, 5000);
+        assert_true(a->changed);
+        if (strcmp(period, "2022-12") == 0 || strcmp(period, "2022") == 0) {
+            /* ended silently: no resolved notice (Alertmanager still learns, see alerts.c) */
+            assert_int_equal(a->notify, ALERT_NOTIFY_NONE);
+            assert_int_equal(a->last_notified, 1000);
+        } else {
+            /* a current period, or no period: a real recovery */
+            assert_int_equal(a->notify, ALERT_NOTIFY_RESOLVED);
+        }
+    }
+    alert_list_clear(&next);
+
+    /* Without the list of periods, every one is a recovery. */
+    assert_int_equal(alert_step(&st, &none, 5000, 0, 86400, 86400, NULL, 0, &next), 0);
+    for (size_t i = 0; i < next.n; i++)
+        assert_int_equal(next.v[i].notify, ALERT_NOTIFY_RESOLVED);
+    alert_list_clear(&next);
+    alert_list_clear(&st);
+}
+
 /* ---- payloads ---- */
 
 static struct alert *one_alert(struct alert_list *l)
@@ -541,7 +765,8 @@ static void test_webhook_body(void **state)
     assert_int_equal(json_array_size(json_object_get(doc, "alerts")), 1);
     al = json_array_get(json_object_get(doc, "alerts"), 0);
     assert_string_equal(json_string_value(json_object_get(al, "status")), "firing");
-    assert_string_equal(json_string_value(json_object_get(al, "startsAt")), "2022-12-20T01:34:20Z");
+    /* startsAt: when it became pending, as Prometheus has it */
+    assert_string_equal(json_string_value(json_object_get(al, "startsAt")), "2022-12-20T01:33:20Z");
     assert_string_equal(json_string_value(json_object_get(al, "endsAt")), "0001-01-01T00:00:00Z");
     assert_string_equal(json_string_value(json_object_get(al, "generatorURL")),
                         "http://127.0.0.1:9787/api/v1/alerts");
@@ -594,7 +819,7 @@ static void test_alertmanager_body(void **state)
     assert_int_equal(json_object_size(f), 5);
     assert_true(json_equal(json_object_get(f, "labels"), l.v[0].labels));
     assert_true(json_is_object(json_object_get(f, "annotations")));
-    assert_string_equal(json_string_value(json_object_get(f, "startsAt")), "2022-12-20T01:34:20Z");
+    assert_string_equal(json_string_value(json_object_get(f, "startsAt")), "2022-12-20T01:33:20Z");
     /* now + 240 s */
     assert_string_equal(json_string_value(json_object_get(f, "endsAt")), "2022-12-20T01:37:20Z");
     assert_string_equal(json_string_value(json_object_get(f, "generatorURL")),
@@ -753,7 +978,12 @@ static void test_config(void **state)
     struct config *again = load_ok(out);
     assert_int_equal(again->alert_for_s, 0);
     assert_string_equal(again->alert_bearer_token, "tok-123");
-    assert_string_equal(again->alert_webhook_urls, cfg->alert_webhook_urls);
+    /* Webhook paths may hold secrets (Slack, Teams): printed masked, so they do not read
+     * back as the original (config.c, print_url_option). */
+    assert_null(strstr(out, "/hook"));
+    assert_string_equal(again->alert_webhook_urls,
+                        "http://127.0.0.1:9095/... https://h.example/...");
+    assert_string_equal(again->alert_alertmanager_urls, cfg->alert_alertmanager_urls);
     cfg_free(again);
     free(out);
     cfg_free(cfg);
@@ -839,15 +1069,89 @@ static void test_metrics_and_snapshot(void **state)
     snapshot_set_alerts(NULL, xdup("x"), 1); /* consumed */
 }
 
-/* ---- the delivery thread ---- */
+/* ---- delivery: pure parts ---- */
+
+static void test_plan_retry(void **state)
+{
+    struct ntf_retry_plan p;
+
+    /* max_retries 2: rounds of 3 attempts, 1 s then 2 s apart, then put off 30 s, 60 s... */
+    ntf_plan_retry(0, 2, 1, 10, &p);
+    assert_int_equal(p.attempts, 1);
+    assert_int_equal(p.delay_ms, 1000);
+    assert_int_equal(p.result, ALERT_RES_RETRY);
+    assert_false(p.abandon);
+    ntf_plan_retry(1, 2, 1, 10, &p);
+    assert_int_equal(p.attempts, 2);
+    assert_int_equal(p.delay_ms, 2000);
+    assert_int_equal(p.result, ALERT_RES_RETRY);
+    ntf_plan_retry(2, 2, 1, 10, &p);
+    assert_int_equal(p.attempts, 3);
+    assert_int_equal(p.delay_ms, 30000);
+    assert_int_equal(p.result, ALERT_RES_FAILURE);
+    ntf_plan_retry(3, 2, 1, 10, &p); /* the next round starts quick again */
+    assert_int_equal(p.attempts, 4);
+    assert_int_equal(p.delay_ms, 1000);
+    assert_int_equal(p.result, ALERT_RES_RETRY);
+    ntf_plan_retry(5, 2, 1, 10, &p);
+    assert_int_equal(p.attempts, 6);
+    assert_int_equal(p.delay_ms, 60000);
+    assert_int_equal(p.result, ALERT_RES_FAILURE);
+    ntf_plan_retry(299, 2, 1, 10, &p); /* at most an hour */
+    assert_int_equal(p.delay_ms, 3600000);
+    /* A 4xx ends the round at once; the count moves to the round's end. */
+    ntf_plan_retry(0, 2, 0, 10, &p);
+    assert_int_equal(p.attempts, 3);
+    assert_int_equal(p.delay_ms, 30000);
+    assert_int_equal(p.result, ALERT_RES_FAILURE);
+    ntf_plan_retry(4, 2, 0, 10, &p);
+    assert_int_equal(p.attempts, 6);
+    assert_int_equal(p.delay_ms, 60000);
+    /* No quick retries at all. */
+    ntf_plan_retry(0, 0, 1, 10, &p);
+    assert_int_equal(p.attempts, 1);
+    assert_int_equal(p.delay_ms, 30000);
+    assert_int_equal(p.result, ALERT_RES_FAILURE);
+    /* Older than the limit: abandoned (counted as a failure). */
+    ntf_plan_retry(7, 2, 1, NTF_ABANDON_AGE_S - 1, &p);
+    assert_false(p.abandon);
+    ntf_plan_retry(7, 2, 1, NTF_ABANDON_AGE_S, &p);
+    assert_true(p.abandon);
+    assert_int_equal(p.result, ALERT_RES_FAILURE);
+    assert_int_equal(p.attempts, 8);
+}
+
+static void test_url_for_log(void **state)
+{
+    char s[128];
+
+    ntf_url_for_log("https://user:pa55@hook.example:8443/path/x?token=1#frag", s, sizeof s);
+    assert_string_equal(s, "https://hook.example:8443");
+    ntf_url_for_log("http://127.0.0.1:9095/hook", s, sizeof s);
+    assert_string_equal(s, "http://127.0.0.1:9095");
+    ntf_url_for_log("http://[::1]:80?x=1", s, sizeof s);
+    assert_string_equal(s, "http://[::1]:80");
+    ntf_url_for_log("http://a@b@host/secret-path", s, sizeof s);
+    assert_string_equal(s, "http://host");
+    ntf_url_for_log("http://host", s, sizeof s);
+    assert_string_equal(s, "http://host");
+    ntf_url_for_log("no scheme here", s, sizeof s);
+    assert_string_equal(s, "(unparsable URL)");
+    ntf_url_for_log("https://user:pa55@hook.example/x", s, 12); /* truncated, terminated */
+    assert_string_equal(s, "https://hoo");
+}
+
+/* ---- the delivery threads ---- */
+
+#define NREQ 16
 
 static struct {
     pthread_mutex_t mu;
-    int statuses[8]; /* answer of request i; 0 after the script: 200 */
+    int statuses[NREQ]; /* answer of request i; 0 after the script: 200 */
     int nreq;
-    char paths[8][64];
-    char auth[8][128];
-    struct buf bodies[8];
+    char paths[NREQ][64];
+    char auth[NREQ][128];
+    struct buf bodies[NREQ];
 } hs = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *url,
@@ -859,7 +1163,7 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
     if (*con_cls == NULL) {
         pthread_mutex_lock(&hs.mu);
         idx = hs.nreq++;
-        if (idx < 8) {
+        if (idx < NREQ) {
             const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
             snprintf(hs.paths[idx], sizeof hs.paths[idx], "%s", url);
             snprintf(hs.auth[idx], sizeof hs.auth[idx], "%s", a ? a : "");
@@ -871,13 +1175,13 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
     idx = (int)(intptr_t)*con_cls - 1;
     if (*upload_size) {
         pthread_mutex_lock(&hs.mu);
-        if (idx < 8)
+        if (idx < NREQ)
             buf_append(&hs.bodies[idx], upload, *upload_size);
         pthread_mutex_unlock(&hs.mu);
         *upload_size = 0;
         return MHD_YES;
     }
-    int status = idx < 8 && hs.statuses[idx] ? hs.statuses[idx] : 200;
+    int status = idx < NREQ && hs.statuses[idx] ? hs.statuses[idx] : 200;
     struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
@@ -895,7 +1199,7 @@ static int requests(void)
 static void wait_counts(struct ntf *n, int rcv, int res, unsigned long long want)
 {
     unsigned long long c[ALERT_RCV_COUNT][ALERT_RES_COUNT];
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < 500; i++) {
         ntf_counts(n, c);
         if (c[rcv][res] >= want)
             return;
@@ -904,13 +1208,27 @@ static void wait_counts(struct ntf *n, int rcv, int res, unsigned long long want
     fail_msg("counter [%d][%d] = %llu, want %llu", rcv, res, c[rcv][res], want);
 }
 
+/* endsAt of the first alert of the Alertmanager body of request i. */
+static void ends_at(int i, char out[32])
+{
+    pthread_mutex_lock(&hs.mu);
+    json_t *doc = json_loads(hs.bodies[i].data ? hs.bodies[i].data : "", 0, NULL);
+    pthread_mutex_unlock(&hs.mu);
+    assert_non_null(doc);
+    snprintf(out, 32, "%s", json_string_value(json_object_get(json_array_get(doc, 0), "endsAt")));
+    json_decref(doc);
+}
+
 static void test_delivery(void **state)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
     struct MHD_Daemon *d;
     const union MHD_DaemonInfo *info;
-    char base[64];
+    char base[64], am[80], hook[128], e1[32], e2[32];
     unsigned long long c[ALERT_RCV_COUNT][ALERT_RES_COUNT];
+    struct alert_list l = {0};
+    struct alert *a = one_alert(&l);
+    const struct alert *v[1] = {a};
 
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
@@ -919,64 +1237,148 @@ static void test_delivery(void **state)
     assert_non_null(d);
     info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     snprintf(base, sizeof base, "http://127.0.0.1:%u", info->port);
-    hs.statuses[0] = 500; /* the first attempt fails, the retry succeeds */
+    snprintf(am, sizeof am, "%s/", base); /* a trailing slash is the same Alertmanager */
+    snprintf(hook, sizeof hook, "%s/hook?x=1", base);
+    hs.statuses[0] = 500; /* the first attempt fails, the quick retry succeeds */
+    hs.statuses[4] = 404; /* a 4xx is not retried: the next re-post is */
 
     struct ntf *n = ntf_new();
     assert_non_null(n);
-    /* No database there: outcomes cannot be recorded, so a webhook row stays busy. */
+    /* No database there: a webhook row can never be claimed, so it is never sent. */
     struct ntf_options o = {.timeout_s = 5,
                             .max_retries = 2,
                             .bearer_token = "sekrit",
-                            .conninfo = "host=127.0.0.1 port=1 connect_timeout=1",
-                            .password = NULL};
+                            .conninfo = "host=127.0.0.1 port=1",
+                            .password = NULL,
+                            .webhook_urls = hook,
+                            .alertmanager_urls = am,
+                            .external_url = "http://h:1",
+                            .am_resend_s = 1};
     assert_int_equal(ntf_configure(n, &o), 0);
-    char am[80];
-    snprintf(am, sizeof am, "%s/", base); /* a trailing slash is the same Alertmanager */
-    assert_int_equal(ntf_enqueue_alertmanager(n, am, "[]"), 0);
+    /* Not the leader: nothing is posted. */
+    assert_int_equal(ntf_set_alertmanager_alerts(n, v, 1), 0);
+    usleep(300000);
+    assert_int_equal(requests(), 0);
+
+    ntf_set_leader(n, 1);
+    assert_int_equal(ntf_set_alertmanager_alerts(n, v, 1), 0);
+    ntf_kick(n);
     wait_counts(n, ALERT_RCV_ALERTMANAGER, ALERT_RES_SUCCESS, 1);
     ntf_counts(n, c);
     assert_int_equal(c[ALERT_RCV_ALERTMANAGER][ALERT_RES_RETRY], 1);
     assert_int_equal(c[ALERT_RCV_ALERTMANAGER][ALERT_RES_FAILURE], 0);
-    assert_int_equal(requests(), 2);
     pthread_mutex_lock(&hs.mu);
     assert_string_equal(hs.paths[1], "/api/v2/alerts");
     assert_string_equal(hs.auth[1], ""); /* the token is for webhooks */
-    assert_string_equal(hs.bodies[1].data, "[]");
+    json_t *doc = json_loads(hs.bodies[1].data, 0, NULL);
     pthread_mutex_unlock(&hs.mu);
+    assert_non_null(doc);
+    assert_int_equal(json_array_size(doc), 1);
+    assert_true(json_equal(json_object_get(json_array_get(doc, 0), "labels"), a->labels));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(doc, 0), "generatorURL")),
+                        "http://h:1/api/v1/alerts");
+    json_decref(doc);
 
-    /* A webhook: its path as given, the bearer token, the body. */
-    char url[128];
-    snprintf(url, sizeof url, "%s/hook?x=1", base);
-    assert_int_equal(ntf_enqueue_webhook(n, 42, url, "{\"a\":1}"), 0);
-    /* The same row again while it is busy: skipped. */
-    assert_int_equal(ntf_enqueue_webhook(n, 42, url, "{\"a\":1}"), 1);
-    wait_counts(n, ALERT_RCV_WEBHOOK, ALERT_RES_SUCCESS, 1);
-    pthread_mutex_lock(&hs.mu);
-    assert_string_equal(hs.paths[2], "/hook");
-    assert_string_equal(hs.auth[2], "Bearer sekrit");
-    assert_string_equal(hs.bodies[2].data, "{\"a\":1}");
-    pthread_mutex_unlock(&hs.mu);
-    ntf_cycle_begin(n);
-    /* Delivered but not recorded (no database): still busy, never sent twice. */
-    assert_int_equal(ntf_enqueue_webhook(n, 42, url, "{\"a\":1}"), 1);
-
-    /* A 4xx is not retried now. */
-    hs.statuses[3] = 404;
-    assert_int_equal(ntf_enqueue_alertmanager(n, base, "[1]"), 0);
+    /* The thread re-posts on its own timer, endsAt moving on each time; the 404 counts as
+     * a failure and is not retried before the next re-post. */
+    wait_counts(n, ALERT_RCV_ALERTMANAGER, ALERT_RES_SUCCESS, 4);
     wait_counts(n, ALERT_RCV_ALERTMANAGER, ALERT_RES_FAILURE, 1);
     ntf_counts(n, c);
     assert_int_equal(c[ALERT_RCV_ALERTMANAGER][ALERT_RES_RETRY], 1);
+    ends_at(1, e1);
+    ends_at(3, e2);
+    assert_true(strcmp(e1, e2) < 0);
 
-    /* The queue is bounded. */
-    int full = 0;
-    for (int i = 0; i < NTF_QUEUE_MAX + 8; i++)
-        full |= ntf_enqueue_alertmanager(n, "http://127.0.0.1:1", "[]") != 0;
-    assert_true(full);
-    ntf_free(n); /* drops the queue, joins the thread */
+    /* The webhook was never posted: no claim without the database. */
+    pthread_mutex_lock(&hs.mu);
+    for (int i = 0; i < hs.nreq && i < NREQ; i++)
+        assert_string_equal(hs.paths[i], "/api/v2/alerts");
+    pthread_mutex_unlock(&hs.mu);
+    ntf_counts(n, c);
+    assert_int_equal(c[ALERT_RCV_WEBHOOK][ALERT_RES_SUCCESS] +
+                         c[ALERT_RCV_WEBHOOK][ALERT_RES_RETRY] +
+                         c[ALERT_RCV_WEBHOOK][ALERT_RES_FAILURE],
+                     0);
+
+    /* Leadership lost: the set is dropped, posts stop. */
+    ntf_set_leader(n, 0);
+    usleep(200000);
+    int before = requests();
+    usleep(1500000);
+    assert_int_equal(requests(), before);
+    /* Leader again: nothing to post until a set comes. */
+    ntf_set_leader(n, 1);
+    usleep(1200000);
+    assert_int_equal(requests(), before);
+
+    ntf_free(n);
     ntf_free(NULL);
     MHD_stop_daemon(d);
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < NREQ; i++)
         buf_free(&hs.bodies[i]);
+    alert_list_clear(&l);
+}
+
+/* A receiver that accepts the connection but never answers: ntf_free aborts the request
+ * in flight at once instead of waiting for its timeout. */
+static void test_shutdown_hanging(void **state)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    socklen_t salen = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    char am[64];
+    struct alert_list l = {0};
+    const struct alert *v[1] = {one_alert(&l)};
+
+    assert_true(fd >= 0);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(fd, 8), 0); /* never accepted: the kernel completes connects */
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
+    snprintf(am, sizeof am, "http://127.0.0.1:%u", ntohs(sa.sin_port));
+
+    struct ntf *n = ntf_new();
+    assert_non_null(n);
+    struct ntf_options o = {.timeout_s = 600, /* clamped to NTF_TIMEOUT_MAX_S */
+                            .max_retries = 3,
+                            .conninfo = "host=127.0.0.1 port=1",
+                            .alertmanager_urls = am,
+                            .external_url = "http://h:1"};
+    assert_int_equal(ntf_configure(n, &o), 0);
+    ntf_set_leader(n, 1);
+    assert_int_equal(ntf_set_alertmanager_alerts(n, v, 1), 0);
+    usleep(500000); /* the POST is in flight */
+    int64_t t0 = util_now_ms();
+    ntf_free(n);
+    int64_t took = util_now_ms() - t0;
+    if (took > 2500)
+        fail_msg("ntf_free took %lld ms", (long long)took);
+    close(fd);
+    alert_list_clear(&l);
+}
+
+/* onestopd --once: alert_run moves nothing and shows nothing. */
+static void test_oneshot(void **state)
+{
+    struct alerts *a = alert_new(1);
+    struct config *cfg = load_ok("[alert]\nwebhook_url = http://127.0.0.1:1/x\n");
+    struct snapshot *snap = snapshot_new();
+    struct model m;
+    char *json;
+    size_t len;
+
+    assert_non_null(a);
+    assert_non_null(snap);
+    build_model(&m);
+    alert_run(a, NULL, 1, cfg, &m, NULL, 0, snap);
+    assert_null(m.alerts);
+    assert_int_equal(m.nalerts, 0);
+    assert_int_equal(snapshot_get_alerts(snap, &json, &len), 0);
+    model_clear(&m);
+    snapshot_free(snap);
+    cfg_free(cfg);
+    alert_free(a);
+    alert_free(NULL);
 }
 
 static int setup_dir(void **state)
@@ -1001,14 +1403,21 @@ int main(void)
         cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_rules_ratio),
         cmocka_unit_test(test_rules_drop),
+        cmocka_unit_test(test_rules_drop_latest_row),
         cmocka_unit_test(test_rules_sources_overdue),
+        cmocka_unit_test(test_source_alerts_across_restart),
         cmocka_unit_test(test_lifecycle),
+        cmocka_unit_test(test_period_rollover),
         cmocka_unit_test(test_webhook_body),
         cmocka_unit_test(test_alertmanager_body),
         cmocka_unit_test(test_api_json),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_metrics_and_snapshot),
+        cmocka_unit_test(test_plan_retry),
+        cmocka_unit_test(test_url_for_log),
         cmocka_unit_test(test_delivery),
+        cmocka_unit_test(test_shutdown_hanging),
+        cmocka_unit_test(test_oneshot),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     rc = cmocka_run_group_tests(tests, setup_dir, teardown_dir);
