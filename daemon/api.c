@@ -18,6 +18,7 @@
 struct api_conn {
     pthread_mutex_t lock;
     PGconn *conn;
+    PGcancel *cancel;    /* guarded by api.cancel_lock: used by api_cancel_all */
     unsigned generation; /* settings generation it was opened with */
 };
 
@@ -27,8 +28,35 @@ struct api {
     char *password;
     char *as_of;
     unsigned generation;
+    pthread_mutex_t cancel_lock;
     struct api_conn pool[API_POOL_SIZE];
 };
+
+/* Closes a slot's connection (the caller holds the slot's lock). */
+static void conn_close(struct api *a, struct api_conn *c)
+{
+    pthread_mutex_lock(&a->cancel_lock);
+    if (c->cancel)
+        PQfreeCancel(c->cancel);
+    c->cancel = NULL;
+    pthread_mutex_unlock(&a->cancel_lock);
+    if (c->conn)
+        PQfinish(c->conn);
+    c->conn = NULL;
+}
+
+void api_cancel_all(struct api *a)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->cancel_lock);
+    for (int i = 0; i < API_POOL_SIZE; i++) {
+        char buf[128];
+        if (a->pool[i].cancel)
+            PQcancel(a->pool[i].cancel, buf, sizeof buf);
+    }
+    pthread_mutex_unlock(&a->cancel_lock);
+}
 
 static void settings_take(struct api *a, const struct config *cfg)
 {
@@ -47,6 +75,7 @@ struct api *api_new(const struct config *cfg)
     if (!a)
         return NULL;
     pthread_mutex_init(&a->lock, NULL);
+    pthread_mutex_init(&a->cancel_lock, NULL);
     for (int i = 0; i < API_POOL_SIZE; i++)
         pthread_mutex_init(&a->pool[i].lock, NULL);
     settings_take(a, cfg);
@@ -65,10 +94,10 @@ void api_free(struct api *a)
     if (!a)
         return;
     for (int i = 0; i < API_POOL_SIZE; i++) {
-        if (a->pool[i].conn)
-            PQfinish(a->pool[i].conn);
+        conn_close(a, &a->pool[i]);
         pthread_mutex_destroy(&a->pool[i].lock);
     }
+    pthread_mutex_destroy(&a->cancel_lock);
     pthread_mutex_destroy(&a->lock);
     free(a->conninfo);
     free(a->password);
@@ -103,13 +132,17 @@ static struct api_conn *conn_acquire(struct api *a, int *busy)
         unsigned gen = a->generation;
         char *conninfo = xstrdup(a->conninfo), *password = xstrdup(a->password);
         pthread_mutex_unlock(&a->lock);
-        if (c->conn && (c->generation != gen || PQstatus(c->conn) != CONNECTION_OK)) {
-            PQfinish(c->conn);
-            c->conn = NULL;
-        }
+        if (c->conn && (c->generation != gen || PQstatus(c->conn) != CONNECTION_OK))
+            conn_close(a, c);
         if (!c->conn) {
             c->conn = pg_connect(conninfo, password, "onestopd-api");
             c->generation = gen;
+            if (PQstatus(c->conn) == CONNECTION_OK) {
+                PGcancel *cancel = PQgetCancel(c->conn);
+                pthread_mutex_lock(&a->cancel_lock);
+                c->cancel = cancel;
+                pthread_mutex_unlock(&a->cancel_lock);
+            }
         }
         if (password)
             explicit_bzero(password, strlen(password));
@@ -124,8 +157,7 @@ static struct api_conn *conn_acquire(struct api *a, int *busy)
         char err[256];
         pg_errf(err, sizeof err, NULL, c->conn, "api database connection");
         log_warn("api", "%s", err);
-        PQfinish(c->conn);
-        c->conn = NULL;
+        conn_close(a, c);
         pthread_mutex_unlock(&c->lock);
         return NULL;
     }

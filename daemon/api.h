@@ -20,6 +20,10 @@ void api_free(struct api *a);
 /* Takes the database settings and "as_of" of a reloaded config (thread-safe). */
 void api_update(struct api *a, const struct config *cfg);
 
+/* Cancels the queries the pool is running (at shutdown, before the HTTP threads are
+ * joined), so a stop does not wait for a long report. Thread-safe. */
+void api_cancel_all(struct api *a);
+
 /* http_api_fn: GET /api/v1/report, /api/v1/overdue. */
 void api_handle(void *ctx, const struct http_request *req, struct http_reply *out);
 

@@ -64,12 +64,24 @@ struct daemon {
     char last_status[256]; /* the STATUS= last sent to systemd */
 };
 
+/* Cancel request for the main connection's running query, so that a stop does not wait
+ * for a long statement; PQcancel is documented as safe in a signal handler. */
+static PGcancel *volatile g_cancel;
+
 static void on_signal(int sig)
 {
-    if (sig == SIGHUP)
+    if (sig == SIGHUP) {
         g_reload = 1;
-    else
+    } else {
         g_stop = 1;
+        PGcancel *c = g_cancel;
+        if (c) {
+            char buf[128];
+            int saved = errno;
+            PQcancel(c, buf, sizeof buf);
+            errno = saved;
+        }
+    }
 }
 
 /* The signals the main loop handles. main() blocks them until every thread is started
@@ -97,6 +109,21 @@ static int install_signals(void)
         return -1;
     signal(SIGPIPE, SIG_IGN);
     return 0;
+}
+
+/* Replaces the main store (NULL closes it) and its cancel handle, with the signals
+ * blocked so the handler never sees a freed handle. */
+static void set_store(struct daemon *d, struct store *st)
+{
+    sigset_t old;
+    mask_signals(SIG_BLOCK, &old);
+    PGcancel *prev = g_cancel;
+    g_cancel = st ? PQgetCancel(store_conn(st)) : NULL;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (prev)
+        PQfreeCancel(prev);
+    store_free(d->store);
+    d->store = st;
 }
 
 static struct ldate today_for(const struct config *cfg)
@@ -193,14 +220,14 @@ static int ensure_store(struct daemon *d)
         return 0;
     if (d->store) {
         log_warn("main", "lost the database connection; reconnecting");
-        store_free(d->store);
-        d->store = NULL;
+        set_store(d, NULL);
         d->leader = 0;
     }
     if (now < d->next_db_try_ms)
         return -1;
-    d->store = store_open(d->cfg->db_conninfo, d->cfg->db_password, "onestopd", err, sizeof err);
-    if (!d->store) {
+    struct store *st =
+        store_open(d->cfg->db_conninfo, d->cfg->db_password, "onestopd", err, sizeof err);
+    if (!st) {
         log_complain(&d->db_complaint, LOG_LVL_ERR, "main", "database: %s", err);
         d->db_backoff_ms = d->db_backoff_ms ? d->db_backoff_ms * 2 : 1000;
         if (d->db_backoff_ms > 30000)
@@ -208,6 +235,7 @@ static int ensure_store(struct daemon *d)
         d->next_db_try_ms = now + d->db_backoff_ms;
         return -1;
     }
+    set_store(d, st);
     log_release(&d->db_complaint, "main", "database connection established");
     d->db_backoff_ms = 0;
     d->dirty = 1;
@@ -333,8 +361,7 @@ static void reload(struct daemon *d)
     if (strcmp(ncfg->db_conninfo, d->cfg->db_conninfo) != 0 ||
         (ncfg->db_password == NULL) != (d->cfg->db_password == NULL) ||
         (ncfg->db_password && strcmp(ncfg->db_password, d->cfg->db_password) != 0)) {
-        store_free(d->store);
-        d->store = NULL;
+        set_store(d, NULL);
         d->leader = 0;
         d->next_db_try_ms = 0;
     }
@@ -503,11 +530,12 @@ static int setup(struct daemon *d)
 
 static void teardown(struct daemon *d)
 {
+    api_cancel_all(d->api);
     http_stop(d->http);
     alert_free(d->alerts); /* before the store: unsent notifications stay queued there */
     api_free(d->api);
     free_sources(d->srcs, d->nsrcs);
-    store_free(d->store);
+    set_store(d, NULL);
     fetch_free(d->fetcher);
     snapshot_free(d->snap);
     cfg_free(d->cfg);
