@@ -23,6 +23,33 @@ import harness  # noqa: E402
 AS_OF = "2022-12-20"
 
 
+def report_over_http(pg, work, runs):
+    """The report API for one year through the real HTTP server, on the filled database."""
+    port = harness.free_port()
+    cfg = os.path.join(work, "api.conf")
+    with open(cfg, "w") as f:
+        f.write("[database]\nconninfo = %s\n[http]\nlisten = 127.0.0.1:%d\n"
+                "[metrics]\nas_of = %s\n" % (pg.conninfo, port, AS_OF))
+    d = harness.Daemon(cfg)
+    try:
+        d.wait_ready(60)
+        for path in ("/api/v1/report?from=2022-01-01&to=2022-12-20",
+                     "/api/v1/report?from=2021-01-01&to=2021-12-31&format=csv",
+                     "/metrics"):
+            d.http(path)  # warm-up
+            times = []
+            for _ in range(max(runs, 10)):
+                t = time.time()
+                status, _, body = d.http(path)
+                times.append((time.time() - t) * 1000)
+                assert status == 200, status
+            times.sort()
+            print("GET %-52s runs=%d median=%.1f ms max=%.1f ms (%d bytes)"
+                  % (path, len(times), times[len(times) // 2], times[-1], len(body)))
+    finally:
+        d.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dossiers", type=int, default=200000)
@@ -55,6 +82,7 @@ def main():
         print("onestopd CPU: user %.2f s, system %.2f s" % (ru.ru_utime, ru.ru_stime))
         bench = os.path.join(os.path.dirname(os.environ["ONESTOPD"]), "onestop-bench")
         subprocess.run([bench, cfg, AS_OF, str(args.runs)], check=True)
+        report_over_http(pg, work, args.runs)
     finally:
         sim.stop()
         pg.stop()
