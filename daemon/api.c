@@ -319,6 +319,19 @@ static int arg_utf8(const char *v, const char *name, struct http_reply *rep)
     return 0;
 }
 
+/* The optional agency= parameter: absent, or a non-empty UTF-8 code. 0, or -1 with the
+ * 400 reply written. */
+static int arg_agency(const char *agency, struct http_reply *rep)
+{
+    if (!agency)
+        return 0;
+    if (!*agency) {
+        http_reply_error(rep, 400, "agency", "empty agency code");
+        return -1;
+    }
+    return arg_utf8(agency, "agency", rep);
+}
+
 static struct api_conn *need_conn(struct api *a, struct http_reply *rep)
 {
     int busy;
@@ -353,11 +366,7 @@ static void handle_report(struct api *a, const struct http_request *req, struct 
         http_reply_error(rep, 400, "format", "unknown format: expected json or csv");
         return;
     }
-    if (agency && !*agency) {
-        http_reply_error(rep, 400, "agency", "empty agency code");
-        return;
-    }
-    if (agency && arg_utf8(agency, "agency", rep) != 0)
+    if (arg_agency(agency, rep) != 0)
         return;
     struct api_conn *c = need_conn(a, rep);
     if (!c)
@@ -438,11 +447,7 @@ static void handle_overdue(struct api *a, const struct http_request *req, struct
             return;
         }
     }
-    if (agency && !*agency) {
-        http_reply_error(rep, 400, "agency", "empty agency code");
-        return;
-    }
-    if (agency && arg_utf8(agency, "agency", rep) != 0)
+    if (arg_agency(agency, rep) != 0)
         return;
     struct api_conn *c = need_conn(a, rep);
     if (!c)
