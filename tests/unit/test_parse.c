@@ -175,11 +175,10 @@ static void test_example_record(void **state)
  * is kept, with U+FFFD in its text columns and \ufffd in its raw JSON. */
 static void test_nul_in_strings(void **state)
 {
-    static const char text[] =
-        "{\"MaHoSo\":\"H\\u0000-1\",\"MaTTHC\":\"P-1\",\"MaDonVi\":\"A-1\","
-        "\"DonViXuLy\":\"S\\u0000X\",\"ChuHoSo\":\"a\\u0000b \\\\u0000 c\","
-        "\"TrangThaiHoSo\":\"4\",\"NgayTiepNhan\":\"20220103083000\","
-        "\"NgayCapNhat\":\"20220104090000\"}";
+    static const char text[] = "{\"MaHoSo\":\"H\\u0000-1\",\"MaTTHC\":\"P-1\",\"MaDonVi\":\"A-1\","
+                               "\"DonViXuLy\":\"S\\u0000X\",\"ChuHoSo\":\"a\\u0000b \\\\u0000 c\","
+                               "\"TrangThaiHoSo\":\"4\",\"NgayTiepNhan\":\"20220103083000\","
+                               "\"NgayCapNhat\":\"20220104090000\"}";
     json_error_t e;
     json_t *item = json_loads(text, JSON_ALLOW_NUL, &e);
     struct record_batch b;
