@@ -73,6 +73,9 @@ void adp_url_start(struct buf *b, const char *base, const char *path);
 /* Appends name=value (percent-encoded) after the right separator; 0, or -1 on no memory. */
 int adp_url_param(struct buf *b, const char *name, const char *value);
 void adp_url_param_long(struct buf *b, const char *name, long value);
+/* The finished URL (new string, caller frees), or NULL when an append ran out of memory;
+ * b is left empty either way. */
+char *adp_url_end(struct buf *b);
 
 extern const struct adapter_ops adapter_igate_ops;
 extern const struct adapter_ops adapter_vnpost_ops;

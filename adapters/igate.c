@@ -112,9 +112,7 @@ static char *igate_page_url(const struct adapter *ad, const struct feed_desc *fd
     } else {
         goto fail;
     }
-    if (b.oom)
-        goto fail;
-    return buf_steal(&b, NULL);
+    return adp_url_end(&b);
 
 fail:
     buf_free(&b);

@@ -39,3 +39,12 @@ void adp_url_param_long(struct buf *b, const char *name, long value)
     adp_url_sep(b);
     buf_printf(b, "%s=%ld", name, value);
 }
+
+char *adp_url_end(struct buf *b)
+{
+    if (b->oom) {
+        buf_free(b);
+        return NULL;
+    }
+    return buf_steal(b, NULL);
+}

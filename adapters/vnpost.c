@@ -89,9 +89,7 @@ static char *vnpost_page_url(const struct adapter *ad, const struct feed_desc *f
     /* Always the first page (1-based here): the keyset cursor walks the feed. */
     adp_url_param_long(&b, "page", 1);
     adp_url_param_long(&b, "pageSize", size);
-    if (b.oom)
-        goto fail;
-    return buf_steal(&b, NULL);
+    return adp_url_end(&b);
 
 fail:
     buf_free(&b);

@@ -1368,6 +1368,15 @@ class BadRequest(Exception):
     pass
 
 
+def page_envelope(texts, page, size, total):
+    """The Spring-style page envelope of iGate's lists around pre-serialised items."""
+    pages = -(-total // size)
+    return b"".join([b'{"content":[', b",".join(texts), b"],",
+                     dumps({"number": page, "size": size, "totalElements": total,
+                            "totalPages": pages, "last": page >= pages - 1,
+                            "numberOfElements": len(texts)})[1:]])
+
+
 def q_int(q, name, default, lo=None):
     v = q.get(name, [None])[-1]
     if v is None or v == "":
@@ -1568,11 +1577,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             total = len(data.dossiers) - start
             off = start + page * size
             texts = data.dossiers.texts[off: off + size]
-        pages = -(-total // size)
-        body = b"".join([b'{"content":[', b",".join(texts), b"],",
-                         dumps({"number": page, "size": size, "totalElements": total,
-                                "totalPages": pages, "last": page >= pages - 1,
-                                "numberOfElements": len(texts)})[1:]])
+        body = page_envelope(texts, page, size, total)
         if self.fault(IGATE_FAULTS, body):
             return
         self.send(200, body)
@@ -1586,11 +1591,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rows = self.state.data.procedures
         total = len(rows)
         texts = rows[page * size: page * size + size]
-        pages = -(-total // size)
-        body = b"".join([b'{"content":[', b",".join(texts), b"],",
-                         dumps({"number": page, "size": size, "totalElements": total,
-                                "totalPages": pages, "last": page >= pages - 1,
-                                "numberOfElements": len(texts)})[1:]])
+        body = page_envelope(texts, page, size, total)
         if self.fault(IGATE_FAULTS, body):
             return
         self.send(200, body)
