@@ -1,7 +1,6 @@
 /* cfg: the INI configuration file, driven by one option table. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <limits.h>
@@ -12,6 +11,8 @@
 
 #include "adapter.h"
 #include "log.h"
+#include "netaddr.h"
+#include "redact.h"
 
 enum opt_type {
     OT_STRING,      /* any non-empty text */
@@ -289,62 +290,6 @@ static int parse_ratio(const char *s, double *out)
     return 0;
 }
 
-static int valid_port(const char *s, int *port)
-{
-    long v;
-
-    if (strlen(s) > 5 || parse_long(s, &v) < 0 || v < 1 || v > 65535)
-        return -1;
-    *port = (int)v;
-    return 0;
-}
-
-int cfg_parse_listen(const char *s, char *host, size_t hostlen, int *port)
-{
-    char addr[INET6_ADDRSTRLEN + 1];
-    unsigned char bin[sizeof(struct in6_addr)];
-    const char *colon, *hs;
-    size_t hl;
-    int p;
-
-    if (s == NULL)
-        return -1;
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (close == NULL || close[1] != ':')
-            return -1;
-        hs = s + 1;
-        hl = (size_t)(close - hs);
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (colon == NULL)
-            return -1;
-        hs = s;
-        hl = (size_t)(colon - s);
-    }
-    if (hl == 0 || hl >= sizeof(addr) || valid_port(colon + 1, &p) < 0)
-        return -1;
-    memcpy(addr, hs, hl);
-    addr[hl] = '\0';
-    if (s[0] == '[') {
-        if (inet_pton(AF_INET6, addr, bin) != 1)
-            return -1;
-    } else if (strcmp(addr, "*") == 0) {
-        addr[0] = '\0'; /* all addresses */
-    } else if (inet_pton(AF_INET, addr, bin) != 1) {
-        return -1;
-    }
-    if (host) {
-        if (strlen(addr) >= hostlen)
-            return -1;
-        strcpy(host, addr);
-    }
-    if (port)
-        *port = p;
-    return 0;
-}
-
 static int check_url(const char *v)
 {
     const char *host;
@@ -357,14 +302,17 @@ static int check_url(const char *v)
         return -1;
     if (*host == '\0' || *host == '/' || strpbrk(v, " \t") != NULL || has_ctl(v))
         return -1;
+    /* Two readings of a raw '@' in a password would disagree on where the host starts. */
+    if (redact_userinfo_ambiguous(v))
+        return -2;
     return 0;
 }
 
-/* Blank-separated URLs, at least one, each one check_url() accepts. */
+/* Blank-separated URLs, at least one, each one check_url() accepts; its -2 passes on. */
 static int check_url_list(const char *v)
 {
     char one[2048];
-    int n = 0;
+    int n = 0, rc;
 
     while (*v) {
         size_t len = strcspn(v, " \t");
@@ -373,8 +321,8 @@ static int check_url_list(const char *v)
                 return -1;
             memcpy(one, v, len);
             one[len] = '\0';
-            if (check_url(one) < 0)
-                return -1;
+            if ((rc = check_url(one)) < 0)
+                return rc;
             n++;
         }
         v += len;
@@ -486,13 +434,19 @@ static int set_value(const struct parser *ps, const struct cfg_option *o, void *
     case OT_STRING:
         break;
     case OT_URL:
-        if (check_url(v) < 0) {
+    case OT_URL_LIST: {
+        int rc = o->type == OT_URL ? check_url(v) : check_url_list(v);
+        if (rc == -2) {
+            snprintf(msg, msglen,
+                     "%s: the user:password part of a URL holds a raw '@'; write it as %%40",
+                     o->name);
+            return -1;
+        }
+        if (rc < 0 && o->type == OT_URL) {
             snprintf(msg, msglen, "%s: expected a URL like https://host[:port][/path]", o->name);
             return -1;
         }
-        break;
-    case OT_URL_LIST:
-        if (check_url_list(v) < 0) {
+        if (rc < 0) {
             snprintf(msg, msglen,
                      "%s: expected one or more URLs like https://host[:port][/path], separated "
                      "by spaces",
@@ -500,6 +454,7 @@ static int set_value(const struct parser *ps, const struct cfg_option *o, void *
             return -1;
         }
         break;
+    }
     case OT_URLPATH:
         if (v[0] != '\0' && (v[0] != '/' || strpbrk(v, "?# \t") != NULL)) {
             snprintf(msg, msglen, "%s: expected an absolute path like %s (no query string)",
@@ -584,7 +539,7 @@ static int set_value(const struct parser *ps, const struct cfg_option *o, void *
         break;
     }
     case OT_LISTEN:
-        if (cfg_parse_listen(v, NULL, 0, NULL) < 0) {
+        if (netaddr_parse_listen(v, 1, &(struct netaddr_listen){0}) < 0) {
             snprintf(msg, msglen,
                      "%s: expected IPV4:PORT, [IPV6]:PORT or *:PORT like 127.0.0.1:9787, got "
                      "\"%s\"",
@@ -1129,21 +1084,17 @@ static void print_value(FILE *f, const char *name, const char *v, const char *co
  * the parts hidden. */
 static unsigned mask_url(struct buf *b, const char *url, int whole_path)
 {
-    const char *auth = strstr(url, "://");
-    const char *host, *rest;
+    struct redact_url u;
+    const char *auth, *host, *rest;
     unsigned hidden = 0;
 
-    if (auth == NULL) {
+    if (redact_url_split(url, &u) < 0) {
         buf_puts(b, "...");
         return MASK_PATH;
     }
-    auth += 3;
-    rest = auth + strcspn(auth, "/?#");
-    host = auth;
-    for (const char *p = auth; p < rest; p++) {
-        if (*p == '@')
-            host = p + 1;
-    }
+    auth = url + u.auth;
+    host = url + u.host;
+    rest = url + u.path;
     buf_append(b, url, (size_t)(auth - url));
     if (host != auth) {
         buf_puts(b, "***@");

@@ -100,10 +100,4 @@ void cfg_print_reference(FILE *f);
 
 const struct source_cfg *cfg_find_source(const struct config *cfg, const char *name);
 
-/* Splits an [http] listen value ("IPV4:PORT", "[IPV6]:PORT" or "*:PORT"; only literal
- * addresses) into host (the IPv6 address without brackets; "" for "*", meaning every
- * address) and port. Returns 0, or -1 when s is not one of those forms or host does not
- * fit in hostlen. host and port may be NULL. */
-int cfg_parse_listen(const char *s, char *host, size_t hostlen, int *port);
-
 #endif

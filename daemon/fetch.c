@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "redact.h"
 #include "util.h"
 #include "version.h"
 
@@ -316,26 +317,6 @@ static int sleep_interruptible(const struct fetcher *f, long ms)
     }
 }
 
-/* The URL as it may be logged: no query or fragment (tokens, filters) and no userinfo. */
-static void url_for_log(const char *url, char *out, size_t outlen)
-{
-    const char *scheme = strstr(url, "://");
-    const char *rest = url;
-    size_t n;
-
-    out[0] = '\0';
-    if (scheme) {
-        const char *host = scheme + 3;
-        const char *hend = host + strcspn(host, "/?#");
-        const char *at = memchr(host, '@', (size_t)(hend - host));
-        n = (size_t)(host - url);
-        snprintf(out, outlen, "%.*s", (int)n, url);
-        rest = at ? at + 1 : host;
-    }
-    n = strcspn(rest, "?#");
-    snprintf(out + strlen(out), outlen - strlen(out), "%.*s", (int)n, rest);
-}
-
 static int is_html(const char *ctype)
 {
     return ctype && strncasecmp(ctype, "text/html", 9) == 0;
@@ -353,7 +334,7 @@ int fetch_json(struct fetcher *f, const struct fetch_opts *o, const char *url, f
     int rc = -1;
 
     *out = NULL;
-    url_for_log(url, logurl, sizeof(logurl));
+    redact_url_for_log(url, 1, logurl, sizeof(logurl));
 
     for (;;) {
         int retryable = 0;

@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "netaddr.h"
 #include "util.h"
 #include "version.h"
 
@@ -276,55 +277,24 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char *ur
 /* ---- start and stop ---- */
 
 /*
- * "host:port", "[v6]:port" or "*:port" into an address. *any is set for "*" (every
- * address: IPv6 dual stack when the host has IPv6, else IPv4). 0 or -1 with err.
+ * A listen address into a socket address. *any is set for "*" (every address: IPv6 dual
+ * stack when the host has IPv6, else IPv4). 0 or -1 with err.
  */
 static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *any, char *err,
                         size_t errlen)
 {
-    char host[256];
-    const char *colon, *port_s;
-    size_t hlen;
-    long port = 0;
+    struct netaddr_listen a;
     struct addrinfo hints = {0}, *res = NULL;
     int rc;
 
     memset(ss, 0, sizeof *ss);
     *any = 0;
-    if (listen[0] == '[') {
-        const char *close = strchr(listen, ']');
-        if (!close || close[1] != ':')
-            goto bad;
-        hlen = (size_t)(close - listen - 1);
-        if (hlen == 0 || hlen >= sizeof host)
-            goto bad;
-        memcpy(host, listen + 1, hlen);
-        port_s = close + 2;
-        hints.ai_family = AF_INET6;
-        hints.ai_flags = AI_NUMERICHOST;
-    } else {
-        colon = strrchr(listen, ':');
-        if (!colon || colon == listen || strchr(listen, ':') != colon)
-            goto bad; /* no port, no host, or an IPv6 address without brackets */
-        hlen = (size_t)(colon - listen);
-        if (hlen >= sizeof host)
-            goto bad;
-        memcpy(host, listen, hlen);
-        port_s = colon + 1;
-        hints.ai_family = AF_UNSPEC;
+    if (netaddr_parse_listen(listen, 0, &a) < 0) {
+        snprintf(err, errlen, "%s: expected host:port, [ipv6]:port or *:port with port 0-65535",
+                 listen);
+        return -1;
     }
-    host[hlen] = '\0';
-    if (!*port_s)
-        goto bad;
-    for (const char *p = port_s; *p; p++) {
-        if (*p < '0' || *p > '9' || port > 65535)
-            goto bad;
-        port = port * 10 + (*p - '0');
-    }
-    if (port > 65535)
-        goto bad;
-
-    if (strcmp(host, "*") == 0) {
+    if (a.any) {
         int probe = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
         *any = 1;
         if (probe >= 0) {
@@ -332,34 +302,34 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *an
             close(probe);
             a6->sin6_family = AF_INET6;
             a6->sin6_addr = in6addr_any;
-            a6->sin6_port = htons((uint16_t)port);
+            a6->sin6_port = htons((uint16_t)a.port);
         } else {
             struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
             a4->sin_family = AF_INET;
             a4->sin_addr.s_addr = htonl(INADDR_ANY);
-            a4->sin_port = htons((uint16_t)port);
+            a4->sin_port = htons((uint16_t)a.port);
         }
         return 0;
     }
+    hints.ai_family = a.ipv6 ? AF_INET6 : AF_UNSPEC;
+    hints.ai_flags = a.ipv6 ? AI_NUMERICHOST : 0;
     hints.ai_socktype = SOCK_STREAM;
-    rc = getaddrinfo(host, NULL, &hints, &res);
+    rc = getaddrinfo(a.host, NULL, &hints, &res);
     if (rc != 0) {
         snprintf(err, errlen, "%s: %s", listen, gai_strerror(rc));
         return -1;
     }
     memcpy(ss, res->ai_addr, res->ai_addrlen);
     freeaddrinfo(res);
-    if (ss->ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-    else if (ss->ss_family == AF_INET)
-        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-    else
-        goto bad;
+    if (ss->ss_family == AF_INET6) {
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)a.port);
+    } else if (ss->ss_family == AF_INET) {
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)a.port);
+    } else {
+        snprintf(err, errlen, "%s: not an IPv4 or IPv6 address", listen);
+        return -1;
+    }
     return 0;
-bad:
-    snprintf(err, errlen, "%s: expected host:port, [ipv6]:port or *:port with port 0-65535",
-             listen);
-    return -1;
 }
 
 struct http_server *http_start(const struct http_options *o, char *err, size_t errlen)

@@ -16,6 +16,7 @@
 #include "fetch.h"
 #include "log.h"
 #include "pgutil.h"
+#include "redact.h"
 #include "util.h"
 #include "version.h"
 
@@ -244,31 +245,6 @@ cleanup:
 
 /* ---- small helpers ---- */
 
-void ntf_url_for_log(const char *url, char *out, size_t outlen)
-{
-    const char *sep, *host, *at = NULL;
-    size_t hlen;
-
-    if (outlen == 0)
-        return;
-    sep = url ? strstr(url, "://") : NULL;
-    if (!sep || (size_t)(sep - url) > 16) {
-        snprintf(out, outlen, "(unparsable URL)");
-        return;
-    }
-    host = sep + 3;
-    hlen = strcspn(host, "/?#");
-    /* The last '@' before the path ends the userinfo (user:password). */
-    for (const char *p = host; p < host + hlen; p++)
-        if (*p == '@')
-            at = p;
-    if (at) {
-        hlen -= (size_t)(at + 1 - host);
-        host = at + 1;
-    }
-    snprintf(out, outlen, "%.*s://%.*s", (int)(sep - url), url, (int)hlen, host);
-}
-
 void ntf_plan_retry(long attempts_before, long max_retries, int retryable, long age_s,
                     struct ntf_retry_plan *out)
 {
@@ -438,22 +414,15 @@ cleanup:
 /* ---- the webhook thread: database ---- */
 
 /* Connects without blocking longer than DB_STEP_MS, or past the shutdown's deadline. The
- * same settings as pg_connect. NULL with err when that fails. */
+ * same parameters as pg_connect. NULL with err when that fails. */
 static PGconn *db_connect(struct ntf *n, const char *conninfo, const char *password, char *err,
                           size_t errlen)
 {
-    const char *keys[8], *vals[8];
-    int k = 0;
+    const char *keys[PG_CONN_PARAMS_MAX], *vals[PG_CONN_PARAMS_MAX];
     int64_t deadline = util_now_ms() + DB_STEP_MS;
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 
-    keys[k] = "keepalives", vals[k++] = "1";
-    keys[k] = "keepalives_idle", vals[k++] = "30";
-    keys[k] = "application_name", vals[k++] = "onestopd-notify";
-    keys[k] = "dbname", vals[k++] = conninfo;
-    if (password)
-        keys[k] = "password", vals[k++] = password;
-    keys[k] = NULL, vals[k] = NULL;
+    pg_conn_params(conninfo, password, "onestopd-notify", keys, vals);
     PGconn *c = PQconnectStartParams(keys, vals, 1);
     if (!c) {
         snprintf(err, errlen, "database: out of memory");
@@ -837,7 +806,7 @@ static void deliver_row(struct ntf *n, const struct claim *c)
     struct wh_url *u = wh_url(n, c->url);
     struct log_complaint spare = {0}, *complaint = u ? &u->complaint : &spare;
 
-    ntf_url_for_log(c->url, logurl, sizeof logurl);
+    redact_url_for_log(c->url, 0, logurl, sizeof logurl);
     pthread_mutex_lock(&n->mu);
     int leader = n->leader;
     pthread_mutex_unlock(&n->mu);
@@ -1050,7 +1019,7 @@ static void *am_main(void *arg)
         while (len > 0 && t->url[len - 1] == '/')
             len--; /* "http://am:9093/" is the same Alertmanager */
         char *url = xasprintf("%.*s/api/v2/alerts", len, t->url);
-        ntf_url_for_log(t->url, logurl, sizeof logurl);
+        redact_url_for_log(t->url, 0, logurl, sizeof logurl);
         if (!body) {
             /* Nothing to post now (all resolved long ago), or out of memory. */
             t->next_ms = util_now_ms() + resend_ms;

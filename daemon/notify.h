@@ -86,10 +86,6 @@ struct ntf_retry_plan {
 void ntf_plan_retry(long attempts_before, long max_retries, int retryable, long age_s,
                     struct ntf_retry_plan *out);
 
-/* The URL as it may be logged: scheme://host[:port], nothing else (no userinfo, path,
- * query or fragment, any of which may hold a secret). */
-void ntf_url_for_log(const char *url, char *out, size_t outlen);
-
 /* "2022-12-20T03:04:05Z"; t <= 0 gives "0001-01-01T00:00:00Z" (Go's zero time). */
 void ntf_rfc3339(time_t t, char out[32]);
 

@@ -52,11 +52,11 @@ PGresult *pg_query(PGconn *conn, const char *sql, int n, const char *const *para
     return res;
 }
 
-PGconn *pg_connect(const char *conninfo, const char *password, const char *appname)
+int pg_conn_params(const char *conninfo, const char *password, const char *appname,
+                   const char *keys[PG_CONN_PARAMS_MAX], const char *vals[PG_CONN_PARAMS_MAX])
 {
     /* Later entries override earlier ones, so the defaults come first and the
      * operator's conninfo (expanded from "dbname") can change them. */
-    const char *keys[12], *vals[12];
     int n = 0;
     keys[n] = "connect_timeout", vals[n++] = "10";
     keys[n] = "keepalives", vals[n++] = "1";
@@ -70,6 +70,14 @@ PGconn *pg_connect(const char *conninfo, const char *password, const char *appna
     if (password)
         keys[n] = "password", vals[n++] = password;
     keys[n] = NULL, vals[n] = NULL;
+    return n;
+}
+
+PGconn *pg_connect(const char *conninfo, const char *password, const char *appname)
+{
+    const char *keys[PG_CONN_PARAMS_MAX], *vals[PG_CONN_PARAMS_MAX];
+
+    pg_conn_params(conninfo, password, appname, keys, vals);
     return PQconnectdbParams(keys, vals, 1);
 }
 

@@ -16,9 +16,15 @@ int pg_exec_params(PGconn *conn, const char *sql, int n, const char *const *para
 /* Runs a parameterised query; the result (caller PQclears) or NULL with err. */
 PGresult *pg_query(PGconn *conn, const char *sql, int n, const char *const *params,
                    const char *what, char *err, size_t errlen);
-/* Connects with the password (may be NULL) passed as a separate keyword, never in the
- * conninfo string, plus application_name, connect_timeout and keepalives defaults.
- * Returns a connection (check PQstatus) or NULL on allocation failure. */
+/* The keyword/value arrays every connection of the daemon uses, NULL-terminated: the
+ * defaults (connect_timeout, keepalives, tcp_user_timeout, application_name) first, then
+ * conninfo (expanded from "dbname", so it overrides them), then the password (may be
+ * NULL) as a separate keyword, never in the conninfo string. Returns the count. */
+#define PG_CONN_PARAMS_MAX 12
+int pg_conn_params(const char *conninfo, const char *password, const char *appname,
+                   const char *keys[PG_CONN_PARAMS_MAX], const char *vals[PG_CONN_PARAMS_MAX]);
+/* Connects, blocking, with pg_conn_params(). Returns a connection (check PQstatus) or NULL on
+ * allocation failure. */
 PGconn *pg_connect(const char *conninfo, const char *password, const char *appname);
 /* The text of column col in row 0 of res as a long; def when NULL. */
 long pg_long(const PGresult *res, int row, int col, long def);

@@ -1121,26 +1121,6 @@ static void test_plan_retry(void **state)
     assert_int_equal(p.attempts, 8);
 }
 
-static void test_url_for_log(void **state)
-{
-    char s[128];
-
-    ntf_url_for_log("https://user:pa55@hook.example:8443/path/x?token=1#frag", s, sizeof s);
-    assert_string_equal(s, "https://hook.example:8443");
-    ntf_url_for_log("http://127.0.0.1:9095/hook", s, sizeof s);
-    assert_string_equal(s, "http://127.0.0.1:9095");
-    ntf_url_for_log("http://[::1]:80?x=1", s, sizeof s);
-    assert_string_equal(s, "http://[::1]:80");
-    ntf_url_for_log("http://a@b@host/secret-path", s, sizeof s);
-    assert_string_equal(s, "http://host");
-    ntf_url_for_log("http://host", s, sizeof s);
-    assert_string_equal(s, "http://host");
-    ntf_url_for_log("no scheme here", s, sizeof s);
-    assert_string_equal(s, "(unparsable URL)");
-    ntf_url_for_log("https://user:pa55@hook.example/x", s, 12); /* truncated, terminated */
-    assert_string_equal(s, "https://hoo");
-}
-
 /* ---- the delivery threads ---- */
 
 #define NREQ 16
@@ -1414,7 +1394,6 @@ int main(void)
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_metrics_and_snapshot),
         cmocka_unit_test(test_plan_retry),
-        cmocka_unit_test(test_url_for_log),
         cmocka_unit_test(test_delivery),
         cmocka_unit_test(test_shutdown_hanging),
         cmocka_unit_test(test_oneshot),

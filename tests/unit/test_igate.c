@@ -696,9 +696,17 @@ static void test_token(void **state)
 static void test_token_unreachable(void **state)
 {
     struct source_cfg cfg = base_cfg();
-    char err[256];
+    char err[256], url[64];
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t salen = sizeof sa;
+    /* A port bound but not listening refuses connections, and no one else can take it. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/token", ntohs(sa.sin_port));
 
-    cfg.token_url = "http://127.0.0.1:1/token"; /* nothing listens on port 1 */
+    cfg.token_url = url;
     cfg.timeout_s = 2;
     struct adapter *ad = adp_new(&cfg, err, sizeof(err));
     assert_non_null(ad);
@@ -708,6 +716,7 @@ static void test_token_unreachable(void **state)
     assert_null(strstr(err, "s3cr3t"));
     fetch_free(f);
     adp_free(ad);
+    close(fd);
 }
 
 int main(void)
