@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """feedsim: a deterministic simulator of the three feeds onestopd pulls.
 
-It speaks docs/feeds.md sections 1-3 (shared copy: /work/shared/docs/feeds.md):
+It speaks docs/feeds.md sections 1-3:
 
     POST /token                  LGSP OAuth2 client_credentials token
     GET  /pa/dossier/search      iGate dossiers, keyset by (NgayCapNhat, MaHoSo)

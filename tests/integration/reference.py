@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Independent reference implementation of docs/metrics.md (Python 3 stdlib only).
 
-Written from the specification (shared copy /work/shared/docs/metrics.md and
-feeds.md), not from the daemon's C code, so integration tests can compare the
+Written from the specification (docs/metrics.md and docs/feeds.md), not from the
+daemon's C code, so integration tests can compare the
 daemon's /metrics page and report API against values computed a second way.
 
 Input is a feed "dump": {"dossiers": [...], "procedures": [...], "shipments": [...]}
@@ -101,7 +101,7 @@ AMBIGUITIES in metrics.md / feeds.md, and the reading this file takes
     "resolved" for the other figures but not here), as metrics.md's table says.
 17. An agency coded literally "ALL" would be indistinguishable from the province
     total (ALL) on /metrics and in the report: such a dossier or catalogue row is
-    bad_code (metrics.md does not say; this is the daemon's documented choice).
+    bad_code (docs/metrics.md, "Quarantine reasons").
 """
 
 from __future__ import annotations
