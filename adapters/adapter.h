@@ -18,6 +18,9 @@ struct feed_desc {
     const char *name; /* "dossier", "procedure", "shipment": the cursor's feed name */
     enum feed_kind kind;
     enum feed_mode mode;
+    /* Where a page's items are, so a page that does not decode whole can be split and
+     * only its undecodable items quarantined. NULL: such a page is a failed attempt. */
+    const struct jsplit_spec *items;
 };
 
 /* Keyset position: both empty strings at the very start. */

@@ -16,9 +16,16 @@
 #define IGATE_MAX_TOKEN_LIFETIME_S 86400L
 #define IGATE_TOKEN_MAX_BODY (1024L * 1024L)
 
+static const char *const igate_items_path[] = {"content"};
+static const struct jsplit_spec igate_dossier_items = {igate_items_path, 1, "MaHoSo",
+                                                       "NgayCapNhat"};
+/* A procedure's key is MaTTHC|MaDonVi: one raw member cannot name it, so an undecodable
+ * row is told apart by its bytes. */
+static const struct jsplit_spec igate_procedure_items = {igate_items_path, 1, NULL, NULL};
+
 static const struct feed_desc igate_feeds[] = {
-    {"dossier", FEED_DOSSIER, FEED_KEYSET},
-    {"procedure", FEED_PROCEDURE, FEED_WHOLE},
+    {"dossier", FEED_DOSSIER, FEED_KEYSET, &igate_dossier_items},
+    {"procedure", FEED_PROCEDURE, FEED_WHOLE, &igate_procedure_items},
 };
 
 struct igate_priv {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include <utf8proc.h>
 
 #include "util.h"
@@ -336,4 +337,108 @@ char *rec_nfc(const char *s)
     if (!s)
         return NULL;
     return (char *)utf8proc_NFC((const utf8proc_uint8_t *)s);
+}
+
+/* The bytes as valid UTF-8 for reading: each byte that starts no valid character (and
+ * NUL, which no PostgreSQL text holds) becomes U+FFFD. */
+static char *rec_utf8_lossy(const char *s, size_t n)
+{
+    struct buf b;
+    size_t i = 0;
+
+    buf_init(&b);
+    while (i < n) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k =
+            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+        if (k <= 0 || cp == 0) {
+            buf_puts(&b, "\xEF\xBF\xBD");
+            i++;
+            continue;
+        }
+        buf_append(&b, s + i, (size_t)k);
+        i += (size_t)k;
+    }
+    return buf_steal(&b, NULL);
+}
+
+static char *rec_base64(const unsigned char *s, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc((n + 2) / 3 * 4 + 1), *p = out;
+
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)s[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned)s[i + 1] << 8;
+        if (i + 2 < n)
+            v |= s[i + 2];
+        *p++ = tab[v >> 18 & 63];
+        *p++ = tab[v >> 12 & 63];
+        *p++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
+        *p++ = i + 2 < n ? tab[v & 63] : '=';
+    }
+    *p = '\0';
+    return out;
+}
+
+/* A key read from raw bytes names the record only if the store can hold it as text. */
+static int rec_key_usable(const char *key)
+{
+    size_t n = strlen(key);
+    const char *p = key;
+
+    if (n == 0)
+        return 0;
+    while (*p) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)p, -1, &cp);
+        if (k <= 0 || cp < 0x20 || cp == 0x7f)
+            return 0;
+        p += k;
+    }
+    return 1;
+}
+
+int rec_batch_reject_undecodable(struct record_batch *b, const char *bytes, size_t len,
+                                 const char *key, const char *dvc_time, const char *why)
+{
+    struct reject j = {0};
+    char iso[20];
+    json_t *raw = NULL;
+    char *text = NULL, *b64 = NULL;
+    int rc = -1;
+
+    text = rec_utf8_lossy(bytes, len);
+    b64 = rec_base64((const unsigned char *)bytes, len);
+    if (!text || !b64)
+        goto cleanup;
+    /* jsonb holds only valid JSON: the text to read, and the bytes themselves, losslessly. */
+    raw = json_pack("{s:s,s:s}", "undecodable", text, "bytes_base64", b64);
+    if (!raw || !(j.raw = json_dumps(raw, JSON_COMPACT)))
+        goto cleanup;
+    if (key && rec_key_usable(key) && !(j.key = xstrdup(key)))
+        goto cleanup;
+    if (dvc_time && util_dvc_time(dvc_time, iso) == 0 && !(j.updated = xstrdup(iso)))
+        goto cleanup;
+    j.reason = REASON_BAD_JSON;
+    if (!(j.detail = xasprintf("item does not decode: %s", why)))
+        goto cleanup;
+    /* The cursor moves past it like past any bad record whose key and time are known. */
+    if (j.key && j.updated)
+        rec_batch_offer_cursor(b, dvc_time, j.key);
+    rc = rec_batch_reject(b, &j);
+cleanup:
+    if (rc != 0) {
+        free(j.key);
+        free(j.updated);
+        free(j.detail);
+        free(j.raw);
+    }
+    json_decref(raw);
+    free(text);
+    free(b64);
+    return rc;
 }

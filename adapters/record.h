@@ -125,6 +125,13 @@ int rec_batch_reject(struct record_batch *b, struct reject *j);
  * merges src's cursor into dst's, takes its server_last, and leaves src empty.
  * 0, or -1 (nothing moved). */
 int rec_batch_move(struct record_batch *dst, struct record_batch *src);
+/* Appends a bad_json reject for an item whose bytes do not decode. raw becomes
+ * {"undecodable": the text with bad bytes as U+FFFD, "bytes_base64": every byte}, so
+ * nothing is lost; key and dvc_time (read from the raw bytes, may be NULL or "") name
+ * the record and move the cursor when usable. why names the position and jansson's
+ * error. 0, or -1 on no memory. */
+int rec_batch_reject_undecodable(struct record_batch *b, const char *bytes, size_t len,
+                                 const char *key, const char *dvc_time, const char *why);
 /* Offers a position for the cursor; keeps the greatest (time, key). */
 void rec_batch_offer_cursor(struct record_batch *b, const char *dvc_time, const char *key);
 

@@ -11,8 +11,12 @@
 /* Longest piece of the server's Message quoted in an error. */
 #define VNPOST_MESSAGE_MAX 160
 
+static const char *const vnpost_items_path[] = {"Data", "Items"};
+static const struct jsplit_spec vnpost_shipment_items = {vnpost_items_path, 2, "ItemCode",
+                                                         "NgayCapNhat"};
+
 static const struct feed_desc vnpost_feeds[] = {
-    {"shipment", FEED_SHIPMENT, FEED_KEYSET},
+    {"shipment", FEED_SHIPMENT, FEED_KEYSET, &vnpost_shipment_items},
 };
 
 static int vnpost_init(struct adapter *ad, char *err, size_t errlen)

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsplit.h"
 #include "log.h"
 #include "redact.h"
 #include "util.h"
@@ -322,8 +323,11 @@ static int is_html(const char *ctype)
     return ctype && strncasecmp(ctype, "text/html", 9) == 0;
 }
 
-int fetch_json(struct fetcher *f, const struct fetch_opts *o, const char *url, fetch_auth_fn auth,
-               void *auth_ctx, json_t **out, int *attempts_out, char *err, size_t errlen)
+/* fetch_json, and with spec a body that fails to decode is split into its items. */
+static int fetch_json_split(struct fetcher *f, const struct fetch_opts *o, const char *url,
+                            fetch_auth_fn auth, void *auth_ctx, const struct jsplit_spec *spec,
+                            json_t **out, struct jsplit_page *split, int *attempts_out, char *err,
+                            size_t errlen)
 {
     struct fetch_response resp = {0};
     struct curl_slist *hdrs = NULL;
@@ -360,7 +364,17 @@ int fetch_json(struct fetcher *f, const struct fetch_opts *o, const char *url, f
             json_t *root;
             /* The body decides, not the label: a gateway may call JSON text/html, and an
              * HTML error page dressed up as a success fails to decode. */
-            if ((root = json_loadb(resp.body, resp.len, JSON_ALLOW_NUL, &jerr)) == NULL) {
+            if ((root = json_loadb(resp.body, resp.len, JSON_ALLOW_NUL, &jerr)) == NULL && spec &&
+                jsplit_page(resp.body, resp.len, spec, split, aerr, sizeof(aerr)) == 0) {
+                /* Undecodable items are the caller's to quarantine; the good ones go on. */
+                log_warn("fetch", "%s: %zu of %zu item(s) do not decode (%s at line %d, column %d)",
+                         logurl, split->nitems - split->ngood, split->nitems, jerr.text, jerr.line,
+                         jerr.column);
+                *out = json_incref(split->envelope);
+                rc = 0;
+                goto cleanup;
+            }
+            if (root == NULL) {
                 if (is_html(resp.content_type))
                     snprintf(reason, sizeof(reason), "body is not JSON: HTTP %ld with text/html",
                              resp.status);
@@ -423,6 +437,21 @@ cleanup:
     if (attempts_out)
         *attempts_out = attempts;
     return rc;
+}
+
+int fetch_json(struct fetcher *f, const struct fetch_opts *o, const char *url, fetch_auth_fn auth,
+               void *auth_ctx, json_t **out, int *attempts_out, char *err, size_t errlen)
+{
+    return fetch_json_split(f, o, url, auth, auth_ctx, NULL, out, NULL, attempts_out, err, errlen);
+}
+
+int fetch_json_page(struct fetcher *f, const struct fetch_opts *o, const char *url,
+                    fetch_auth_fn auth, void *auth_ctx, const struct jsplit_spec *spec,
+                    json_t **out, struct jsplit_page *split, int *attempts_out, char *err,
+                    size_t errlen)
+{
+    memset(split, 0, sizeof *split);
+    return fetch_json_split(f, o, url, auth, auth_ctx, spec, out, split, attempts_out, err, errlen);
 }
 
 char *fetch_escape(const char *s)

@@ -6,6 +6,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "jsplit.h"
+
 struct fetcher; /* one curl easy handle, reused for keep-alive; main thread only */
 
 struct fetch_opts {
@@ -66,6 +68,19 @@ typedef int (*fetch_auth_fn)(void *ctx, struct fetcher *f, struct curl_slist **h
  */
 int fetch_json(struct fetcher *f, const struct fetch_opts *o, const char *url, fetch_auth_fn auth,
                void *auth_ctx, json_t **out, int *attempts_out, char *err, size_t errlen);
+
+/*
+ * fetch_json for a page of items: when the body does not decode whole (invalid UTF-8, a
+ * lone surrogate, an absurd number or nesting in one item), it is split along spec and
+ * *out is the envelope holding the items that decode, while split lists every item with
+ * the bytes of those that do not (caller frees with jsplit_page_free; it is zeroed when
+ * the body decoded whole). A body that cannot be split (truncated, HTML, no array) is a
+ * failed attempt as before.
+ */
+int fetch_json_page(struct fetcher *f, const struct fetch_opts *o, const char *url,
+                    fetch_auth_fn auth, void *auth_ctx, const struct jsplit_spec *spec,
+                    json_t **out, struct jsplit_page *split, int *attempts_out, char *err,
+                    size_t errlen);
 
 /* Backoff before retry n (0-based): min(max, base * 2^n) scaled by a random factor in
  * [0.5, 1.0]. Exposed for tests. */

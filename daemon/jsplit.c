@@ -218,6 +218,18 @@ static void decode_item(const char *body, struct jsplit_item *it, const struct j
     }
 }
 
+/* 0, or -1 when out of memory. */
+static int keep_raw(const char *body, struct jsplit_item *it)
+{
+    if (it->value)
+        return 0;
+    if ((it->raw = malloc(it->len + 1)) == NULL)
+        return -1;
+    memcpy(it->raw, body + it->off, it->len);
+    it->raw[it->len] = '\0';
+    return 0;
+}
+
 int jsplit_page(const char *body, size_t len, const struct jsplit_spec *spec,
                 struct jsplit_page *out, char *err, size_t errlen)
 {
@@ -303,6 +315,8 @@ int jsplit_page(const char *body, size_t len, const struct jsplit_spec *spec,
     for (size_t k = 0; k < out->nitems; k++) {
         struct jsplit_item *it = &out->items[k];
         decode_item(body, it, spec);
+        if (keep_raw(body, it) != 0)
+            goto oom;
         if (it->value == NULL)
             continue;
         if (json_array_append(arr, it->value) != 0)
@@ -324,8 +338,10 @@ void jsplit_page_free(struct jsplit_page *p)
 {
     if (p == NULL)
         return;
-    for (size_t i = 0; i < p->nitems; i++)
+    for (size_t i = 0; i < p->nitems; i++) {
         json_decref(p->items[i].value);
+        free(p->items[i].raw);
+    }
     free(p->items);
     json_decref(p->envelope);
     memset(p, 0, sizeof *p);

@@ -10,6 +10,8 @@
 struct jsplit_item {
     size_t off, len; /* where the item's bytes are in the body */
     json_t *value;   /* the decoded item (owned), or NULL when it does not decode */
+    char *raw;       /* when value is NULL: a copy of its len bytes (owned), as the body
+                      * they came from is gone once the page is fetched */
     char err[200];   /* when value is NULL: "byte N: jansson's message" */
     /* Read straight from the raw bytes, so even an item that does not decode can be
      * quarantined under its key and move a keyset cursor; "" when not found. */

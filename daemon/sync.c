@@ -66,18 +66,32 @@ static int fetch_page(struct fetcher *f, struct adapter *ad, const struct fetch_
                       struct record_batch *b, int *more, char *err, size_t errlen)
 {
     json_t *root = NULL;
+    struct jsplit_page split = {0};
     int rc = -1;
     char *url = ad->ops->page_url(ad, fd, cur, page);
     if (!url) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (fetch_json(f, o, url, ad->ops->authorize, ad, &root, NULL, err, errlen) != 0)
+    if (fetch_json_page(f, o, url, ad->ops->authorize, ad, fd->items, &root, &split, NULL, err,
+                        errlen) != 0)
         goto cleanup;
     if (ad->ops->parse(fd, root, b, more, err, errlen) != 0)
         goto cleanup;
+    /* The items that did not decode, in quarantine; the page goes on without them. */
+    for (size_t i = 0; i < split.nitems; i++) {
+        const struct jsplit_item *it = &split.items[i];
+        if (it->value)
+            continue;
+        if (rec_batch_reject_undecodable(b, it->raw, it->len, it->key, it->time, it->err) != 0) {
+            snprintf(err, errlen, "out of memory");
+            goto cleanup;
+        }
+        b->nitems++;
+    }
     rc = 0;
 cleanup:
+    jsplit_page_free(&split);
     json_decref(root);
     free(url);
     return rc;

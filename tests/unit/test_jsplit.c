@@ -60,6 +60,9 @@ static void expect_one_bad(const char *poison, const char *why)
     assert_string_equal(bad->key, "A-2");
     assert_string_equal(bad->time, "20260101080001");
     assert_int_equal(body[bad->off], '{');
+    assert_non_null(bad->raw);
+    assert_memory_equal(bad->raw, body + bad->off, bad->len);
+    assert_null(p.items[0].raw);
     assert_int_equal(body[bad->off + bad->len - 1], '}');
     assert_true(strncmp(bad->err, "byte ", 5) == 0);
     size_t at = strtoul(bad->err + 5, NULL, 10);
