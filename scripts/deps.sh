@@ -5,6 +5,7 @@ PKGS=(
   build-essential cmake pkg-config
   libcurl4-openssl-dev libjansson-dev libpq-dev libmicrohttpd-dev libutf8proc-dev
   libcmocka-dev
+  clang libclang-rt-14-dev  # libFuzzer targets (scripts/fuzz.sh)
   postgresql-15 postgresql-client-15
   python3 curl ca-certificates procps
   prometheus prometheus-alertmanager

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: unit and integration tests on a normal build,
-# then the unit tests and the end-to-end test again under ASan+UBSan.
+# then the unit tests and the end-to-end test again under ASan+UBSan, then the fuzz targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -17,4 +17,6 @@ if [ -d contrib/prometheus ]; then
     promtool test rules "$t"
   done
 fi
+# Every libFuzzer target, 20 s each under ASan+UBSan, from its committed seed corpus.
+bash scripts/fuzz.sh 20
 echo "all tests passed"
