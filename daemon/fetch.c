@@ -253,6 +253,11 @@ int fetch_once(struct fetcher *f, const struct fetch_opts *o, const char *method
     out->content_type = f->content_type;
     f->content_type = NULL;
     out->retry_after_s = f->retry_after_s;
+    if (log_get_level() >= LOG_LVL_DEBUG) {
+        char logurl[512];
+        redact_url_for_log(url, 1, logurl, sizeof logurl);
+        log_debug("fetch", "%s %s: HTTP %ld, %zu bytes", method, logurl, status, out->len);
+    }
     return 0;
 }
 
