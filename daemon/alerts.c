@@ -4,7 +4,6 @@
 #include "alerts.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,98 +24,6 @@
 #define OUTBOX_KEEP_DAYS "30"
 #define DAILY_KEEP_DAYS 400
 #define RECEIVER_NAME "onestopd"
-
-/* ---- lists ---- */
-
-void alert_list_clear(struct alert_list *l)
-{
-    if (!l)
-        return;
-    for (size_t i = 0; i < l->n; i++) {
-        json_decref(l->v[i].labels);
-        json_decref(l->v[i].annotations);
-        json_decref(l->v[i].values);
-    }
-    free(l->v);
-    memset(l, 0, sizeof *l);
-}
-
-struct alert *alert_list_add(struct alert_list *l, json_t *labels, json_t *annotations,
-                             json_t *values)
-{
-    struct alert *a;
-
-    if (!labels || !annotations || !values || !json_is_object(labels))
-        goto fail;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        struct alert *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            goto fail;
-        l->v = v;
-        l->cap = cap;
-    }
-    a = &l->v[l->n++];
-    memset(a, 0, sizeof *a);
-    a->labels = labels;
-    a->annotations = annotations;
-    a->values = values;
-    alert_fingerprint(labels, a->fingerprint);
-    return a;
-fail:
-    json_decref(labels);
-    json_decref(annotations);
-    json_decref(values);
-    return NULL;
-}
-
-const struct alert *alert_list_find(const struct alert_list *l, const char *fingerprint)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->v[i].fingerprint, fingerprint) == 0)
-            return &l->v[i];
-    return NULL;
-}
-
-const char *alert_label(const struct alert *a, const char *name)
-{
-    const char *v = json_string_value(json_object_get(a->labels, name));
-    return v ? v : "";
-}
-
-static int key_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-void alert_fingerprint(const json_t *labels, char out[17])
-{
-    const char *keys[32];
-    size_t n = 0;
-    const char *k;
-    json_t *v;
-    uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 offset basis */
-
-    json_object_foreach((json_t *)labels, k, v)
-    {
-        if (n < ARRAY_LEN(keys))
-            keys[n++] = k;
-    }
-    qsort(keys, n, sizeof *keys, key_cmp);
-    for (size_t i = 0; i < n; i++) {
-        const char *parts[2] = {keys[i], json_string_value(json_object_get(labels, keys[i]))};
-        for (int p = 0; p < 2; p++) {
-            for (const unsigned char *s = (const unsigned char *)(parts[p] ? parts[p] : ""); *s;
-                 s++) {
-                h ^= *s;
-                h *= 1099511628211ULL;
-            }
-            h ^= 0xffu; /* the separator byte */
-            h *= 1099511628211ULL;
-        }
-    }
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
-}
 
 /* ---- Vietnamese formatting ---- */
 
@@ -455,11 +362,7 @@ static struct alert *copy_into(struct alert_list *l, const struct alert *from, c
                                      json_incref((json_t *)values));
     if (!a)
         return NULL;
-    a->state = from->state;
-    a->active_since = from->active_since;
-    a->firing_since = from->firing_since;
-    a->last_notified = from->last_notified;
-    a->resolved_at = from->resolved_at;
+    alert_copy_lifecycle(a, from);
     return a;
 }
 
@@ -550,11 +453,6 @@ oom:
     return -1;
 }
 
-static const char *state_name(enum alert_state s)
-{
-    return s == ALERT_PENDING ? "pending" : s == ALERT_FIRING ? "firing" : "resolved";
-}
-
 static json_t *time_json(time_t t)
 {
     char s[32];
@@ -577,9 +475,9 @@ char *alert_api_json(const struct alert_list *l, int leader, time_t evaluated_at
             continue;
         json_t *o =
             json_pack("{s:s, s:s, s:O, s:O, s:O, s:o, s:o}", "fingerprint", a->fingerprint, "state",
-                      state_name(a->state), "labels", a->labels, "annotations", a->annotations,
-                      "values", a->values, "activeSince", time_json(a->active_since), "firingSince",
-                      time_json(a->firing_since));
+                      alert_state_name(a->state), "labels", a->labels, "annotations",
+                      a->annotations, "values", a->values, "activeSince",
+                      time_json(a->active_since), "firingSince", time_json(a->firing_since));
         if (!o || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             return NULL;
@@ -806,9 +704,7 @@ static int load_states(PGconn *conn, struct alert_list *out, char *err, size_t e
             snprintf(err, errlen, "reading alert_state: out of memory");
             goto cleanup;
         }
-        a->state = strcmp(st, "pending") == 0  ? ALERT_PENDING
-                   : strcmp(st, "firing") == 0 ? ALERT_FIRING
-                                               : ALERT_RESOLVED;
+        a->state = alert_state_parse(st);
         a->active_since = col_time(res, i, 4);
         a->firing_since = col_time(res, i, 5);
         a->last_notified = col_time(res, i, 6);
@@ -843,7 +739,7 @@ static int write_state(PGconn *conn, const struct alert *a, char *err, size_t er
     if (labels && ann && vals) {
         const char *params[10] = {a->fingerprint,
                                   alert_label(a, "alertname"),
-                                  state_name(a->state),
+                                  alert_state_name(a->state),
                                   labels,
                                   ann,
                                   vals,

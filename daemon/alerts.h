@@ -1,6 +1,7 @@
 /* alert: the built-in alert rules, their lifecycle (pending, firing, resolved) and their
  * state in PostgreSQL. The leader evaluates them on the main thread after each indicator
- * computation; notify.c delivers the notifications on a thread of its own. */
+ * computation; notify.c delivers the notifications on a thread of its own. The alert value
+ * type is in alert.h. */
 #ifndef ONESTOP_ALERTS_H
 #define ONESTOP_ALERTS_H
 
@@ -9,50 +10,10 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "alert.h"
 #include "config.h"
 #include "model.h"
 #include "snapshot.h"
-
-enum alert_state { ALERT_PENDING = 1, ALERT_FIRING, ALERT_RESOLVED };
-enum alert_notify { ALERT_NOTIFY_NONE, ALERT_NOTIFY_FIRING, ALERT_NOTIFY_RESOLVED };
-
-/* One alert: a label set (identity), what it says and its lifecycle times (unix seconds,
- * 0 = none). */
-struct alert {
-    char fingerprint[17];
-    json_t *labels;      /* object of strings; owned reference */
-    json_t *annotations; /* object of strings (summary, description); owned */
-    json_t *values;      /* object: the figures (ratio, target, count, ...); owned */
-    enum alert_state state;
-    time_t active_since, firing_since, last_notified, resolved_at;
-    /* Set by alert_rules_eval: not a condition but "carry the stored state over unchanged"
-     * (alert_step neither creates, moves, notifies nor resolves it). */
-    int hold;
-    /* Set by alert_step: */
-    enum alert_notify notify; /* a notification to send now */
-    int changed;              /* the row must be written back */
-};
-
-struct alert_list {
-    struct alert *v;
-    size_t n, cap;
-};
-
-/* Frees every alert and the array; leaves an empty list. NULL-safe. */
-void alert_list_clear(struct alert_list *l);
-/* Appends an alert made of labels, annotations and values (references stolen, even on
- * failure) and computes its fingerprint. Returns the new entry or NULL (out of memory). */
-struct alert *alert_list_add(struct alert_list *l, json_t *labels, json_t *annotations,
-                             json_t *values);
-/* Entry with this fingerprint, or NULL. */
-const struct alert *alert_list_find(const struct alert_list *l, const char *fingerprint);
-
-/* The value of label name, "" when absent. */
-const char *alert_label(const struct alert *a, const char *name);
-
-/* FNV-1a 64 over the labels sorted by name (name, 0xff, value, 0xff), as Prometheus and
- * Alertmanager compute an alert's fingerprint; 16 lowercase hex digits. */
-void alert_fingerprint(const json_t *labels, char out[17]);
 
 /* Vietnamese number formats (decimal comma): alert_format_percent(0.912) is "91,2%";
  * alert_format_decimal(2.5, 1) is "2,5"; alert_format_duration(900) is "15 phút". */

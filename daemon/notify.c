@@ -143,27 +143,14 @@ void ntf_rfc3339(time_t t, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int key_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Alertmanager's group key for a group made of this one label set:
  * {}:{name="value", ...} with the names sorted. */
 static char *group_key(const json_t *labels)
 {
     const char *keys[32];
-    size_t n = 0;
-    const char *k;
-    json_t *v;
+    size_t n = alert_label_names(labels, keys, ARRAY_LEN(keys));
     struct buf b;
 
-    json_object_foreach((json_t *)labels, k, v)
-    {
-        if (n < ARRAY_LEN(keys))
-            keys[n++] = k;
-    }
-    qsort(keys, n, sizeof *keys, key_cmp);
     buf_init(&b);
     buf_puts(&b, "{}:{");
     for (size_t i = 0; i < n; i++) {
@@ -1255,11 +1242,7 @@ int ntf_set_alertmanager_alerts(struct ntf *n, const struct alert *const *v, siz
                                          json_deep_copy(a->annotations), json_object());
         if (!c)
             goto cleanup;
-        c->state = a->state;
-        c->active_since = a->active_since;
-        c->firing_since = a->firing_since;
-        c->last_notified = a->last_notified;
-        c->resolved_at = a->resolved_at;
+        alert_copy_lifecycle(c, a);
         buf_printf(&sig, "%s:%d,", c->fingerprint, (int)c->state);
     }
     if (sig.oom)

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "alerts.h"
 #include "config.h"
 #include "metrics.h"
