@@ -14,6 +14,7 @@
 #include "pgutil.h"
 #include "rates.h"
 #include "util.h"
+#include "vnfmt.h"
 
 /* A resolved alert stays in alert_state this long (history for the API), then goes. */
 #define KEEP_RESOLVED_S (7L * 86400)
@@ -24,75 +25,6 @@
 #define OUTBOX_KEEP_DAYS "30"
 #define DAILY_KEEP_DAYS 400
 #define RECEIVER_NAME "onestopd"
-
-/* ---- Vietnamese formatting ---- */
-
-void alert_format_decimal(double v, int decimals, char *out, size_t outlen)
-{
-    char *dot;
-
-    snprintf(out, outlen, "%.*f", decimals, v);
-    if (strcmp(out, "-0") == 0 || strncmp(out, "-0.", 3) == 0) {
-        /* -0.04 rounds to "-0.0": no minus for a zero */
-        int zero = 1;
-        for (const char *p = out + 1; *p; p++)
-            if (*p != '0' && *p != '.')
-                zero = 0;
-        if (zero)
-            memmove(out, out + 1, strlen(out));
-    }
-    dot = strchr(out, '.');
-    if (dot)
-        *dot = ',';
-}
-
-void alert_format_percent(double ratio, char *out, size_t outlen)
-{
-    size_t len;
-
-    if (outlen < 2) {
-        if (outlen)
-            out[0] = '\0';
-        return;
-    }
-    alert_format_decimal(ratio * 100.0, 1, out, outlen - 1); /* room left for the sign */
-    len = strlen(out);
-    out[len] = '%';
-    out[len + 1] = '\0';
-}
-
-void alert_format_duration(long s, char *out, size_t outlen)
-{
-    static const struct {
-        long size;
-        const char *name;
-    } units[] = {{86400, "ngày"}, {3600, "giờ"}, {60, "phút"}, {1, "giây"}};
-    size_t used = 0;
-    int parts = 0;
-
-    if (outlen == 0)
-        return;
-    out[0] = '\0';
-    if (s <= 0) {
-        snprintf(out, outlen, "0 giây");
-        return;
-    }
-    /* At most the two largest units: "1 ngày 2 giờ", "15 phút". */
-    for (size_t i = 0; i < ARRAY_LEN(units) && parts < 2; i++) {
-        long q = s / units[i].size;
-        if (q == 0) {
-            if (parts > 0)
-                break;
-            continue;
-        }
-        s -= q * units[i].size;
-        int w = snprintf(out + used, outlen - used, "%s%ld %s", parts ? " " : "", q, units[i].name);
-        if (w < 0 || (size_t)w >= outlen - used)
-            return;
-        used += (size_t)w;
-        parts++;
-    }
-}
 
 /* Replaces every byte that is not part of valid UTF-8 by '?', in place, so the text can
  * go into JSON (an error message may have been cut inside a character). */
@@ -174,7 +106,7 @@ static int ratio_rules(const struct model *m, const struct alert_prev_ratio *pre
     struct ldate hi = ldate_add_days(&m->today, -p->drop_days);
     struct ldate lo = ldate_add_days(&hi, -(p->drop_slack_days > 0 ? p->drop_slack_days : 0));
 
-    alert_format_percent(target, ts, sizeof ts);
+    vnfmt_percent(target, ts, sizeof ts);
     for (size_t kk = 0; kk < ARRAY_LEN(kinds); kk++) {
         const struct b06_table *t = &m->tables[kinds[kk]];
         const char *period = m->periods[kinds[kk]].label;
@@ -186,7 +118,7 @@ static int ratio_rules(const struct model *m, const struct alert_prev_ratio *pre
             int all = strcmp(agency, "ALL") == 0;
             if (isnan(ratio))
                 continue;
-            alert_format_percent(ratio, rs, sizeof rs);
+            vnfmt_percent(ratio, rs, sizeof rs);
             if (!isnan(target) && ratio <= target) {
                 snprintf(summary, sizeof summary,
                          "Tỷ lệ giải quyết đúng hạn của %s kỳ %s không đạt chỉ tiêu", name, period);
@@ -208,10 +140,10 @@ static int ratio_rules(const struct model *m, const struct alert_prev_ratio *pre
                 if (drop + 1e-9 < p->drop_points)
                     continue;
                 ldate_format(&pr->day, day);
-                alert_format_duration((ldate_to_days(&m->today) - ldate_to_days(&pr->day)) * 86400,
-                                      window, sizeof window);
-                alert_format_percent(old, ps, sizeof ps);
-                alert_format_decimal(drop, 1, pts, sizeof pts);
+                vnfmt_duration((ldate_to_days(&m->today) - ldate_to_days(&pr->day)) * 86400, window,
+                               sizeof window);
+                vnfmt_percent(old, ps, sizeof ps);
+                vnfmt_decimal(drop, 1, pts, sizeof pts);
                 snprintf(summary, sizeof summary,
                          "Tỷ lệ giải quyết đúng hạn của %s kỳ %s giảm %s điểm phần trăm", name,
                          period, pts);
@@ -272,8 +204,8 @@ static int source_rules(const struct source_status *src, const long *interval_s,
             continue;
         }
         if (ref > 0 && (double)now - ref >= (double)stale_after) {
-            alert_format_duration((long)((double)now - ref), ago, sizeof ago);
-            alert_format_duration(stale_after, limit, sizeof limit);
+            vnfmt_duration((long)((double)now - ref), ago, sizeof ago);
+            vnfmt_duration(stale_after, limit, sizeof limit);
             if (success_seen) {
                 /* Vietnam time, as every date the product shows. */
                 time_t t = (time_t)s->last_success + VN_UTC_OFFSET_S;

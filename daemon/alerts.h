@@ -15,12 +15,6 @@
 #include "model.h"
 #include "snapshot.h"
 
-/* Vietnamese number formats (decimal comma): alert_format_percent(0.912) is "91,2%";
- * alert_format_decimal(2.5, 1) is "2,5"; alert_format_duration(900) is "15 phút". */
-void alert_format_percent(double ratio, char *out, size_t outlen);
-void alert_format_decimal(double v, int decimals, char *out, size_t outlen);
-void alert_format_duration(long seconds, char *out, size_t outlen);
-
 /* Rule settings, from [alert]. */
 struct alert_rule_params {
     double drop_points;   /* OnTimeRatioDropped threshold, percentage points */
