@@ -1,6 +1,6 @@
-/* alert, alerts + ntf: the fingerprint, the rules and the lifecycle as pure functions, the
- * payload builders, the [alert] configuration, the /metrics families and the delivery
- * thread against a local HTTP server. (The Vietnamese formats are in test_vnfmt.c.) */
+/* alert, alert_rules, alerts + ntf: the fingerprint, the rules and the lifecycle as pure functions,
+ * the payload builders, the [alert] configuration, the /metrics families and the delivery thread
+ * against a local HTTP server. (The Vietnamese formats are in test_vnfmt.c.) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "alert.h"
+#include "alert_rules.h"
 #include "alerts.h"
 #include "config.h"
 #include "metrics.h"
