@@ -1,6 +1,6 @@
 /* alerts: the module the main loop drives (see alerts.h). It wires the pure rules and
- * lifecycle (alert_rules.c) to the database (alert_store.c) and to the delivery thread
- * (notify.c). */
+ * lifecycle (alert_rules.c) to the database (alert_store.c, outbox.c) and to the delivery
+ * threads (notify.c). */
 #include "alerts.h"
 
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "alert_store.h"
 #include "log.h"
 #include "notify.h"
+#include "outbox.h"
 #include "pgutil.h"
 #include "util.h"
 
@@ -19,9 +20,7 @@
 #define KEEP_RESOLVED_S (7L * 86400)
 /* Housekeeping of the alert tables, at most this often. */
 #define PRUNE_EVERY_S 3600
-/* Sent, superseded and abandoned webhook notifications, and daily indicators, are kept
- * this long. */
-#define OUTBOX_KEEP_DAYS "30"
+/* Daily indicators are kept this long (outbox.c keeps its rows for 30 days). */
 #define DAILY_KEEP_DAYS 400
 #define RECEIVER_NAME "onestopd"
 
@@ -108,32 +107,16 @@ void alert_free(struct alerts *a)
 static int queue_webhooks(PGconn *conn, const struct alert *a, const char *urls,
                           const char *external_url, char *err, size_t errlen)
 {
-    /* A newer notification of the alert to the same URL makes an unsent older one moot. */
-    static const char SQL[] =
-        "WITH old AS (UPDATE alert_outbox SET superseded_at = now()"
-        " WHERE fingerprint = $1 AND url = $2 AND sent_at IS NULL AND superseded_at IS NULL"
-        " AND abandoned_at IS NULL)"
-        " INSERT INTO alert_outbox (fingerprint, url, status, body) VALUES ($1, $2, $3, $4)";
+    struct outbox_db db = outbox_db_blocking(conn);
     char *body = ntf_webhook_body(a, RECEIVER_NAME, external_url);
-    char url[2048];
-    int rc = 0;
+    int rc;
 
     if (!body) {
         snprintf(err, errlen, "building a webhook payload: out of memory");
         return -1;
     }
-    for (const char *p = urls; p && *p && rc == 0;) {
-        size_t len = strcspn(p, " \t");
-        if (len > 0 && len < sizeof url) {
-            memcpy(url, p, len);
-            url[len] = '\0';
-            const char *params[4] = {a->fingerprint, url,
-                                     a->state == ALERT_RESOLVED ? "resolved" : "firing", body};
-            rc = pg_exec_params(conn, SQL, 4, params, "queueing a notification", err, errlen);
-        }
-        p += len;
-        p += strspn(p, " \t");
-    }
+    rc = outbox_queue(&db, a->fingerprint, urls, a->state == ALERT_RESOLVED ? "resolved" : "firing",
+                      body, err, errlen);
     free(body);
     return rc;
 }
@@ -187,41 +170,13 @@ cleanup:
     return rc;
 }
 
-/* The blank-separated URLs of urls, single-space-separated (new string; "" for NULL). */
-static char *url_words(const char *urls)
-{
-    struct buf b;
-
-    buf_init(&b);
-    for (const char *p = urls; p && *p;) {
-        size_t len = strcspn(p, " \t");
-        if (len)
-            buf_printf(&b, "%s%.*s", b.len ? " " : "", (int)len, p);
-        p += len;
-        p += strspn(p, " \t");
-    }
-    return buf_steal(&b, NULL);
-}
-
 /* Unsent webhook notifications to a URL that left the configuration: nobody to send them
  * to. */
 static int retire_outbox(PGconn *conn, const struct config *cfg, char *err, size_t errlen)
 {
-    char *urls = url_words(cfg->alert_webhook_urls);
-    int rc;
+    struct outbox_db db = outbox_db_blocking(conn);
 
-    if (!urls) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    const char *params[1] = {urls};
-    rc = pg_exec_params(conn,
-                        "UPDATE alert_outbox SET superseded_at = now()"
-                        " WHERE sent_at IS NULL AND superseded_at IS NULL AND abandoned_at IS NULL"
-                        " AND NOT (url = ANY (string_to_array($1, ' ')))",
-                        1, params, "updating alert_outbox", err, errlen);
-    free(urls);
-    return rc;
+    return outbox_retire(&db, cfg->alert_webhook_urls, err, errlen);
 }
 
 /* Hands the alerts for Alertmanager to the thread that posts them: the firing ones, and
@@ -252,14 +207,12 @@ static void prune(struct alerts *a, PGconn *conn, const struct model *m, time_t 
 {
     char err[512];
     struct ldate oldest = ldate_add_days(&m->today, -DAILY_KEEP_DAYS);
+    struct outbox_db db = outbox_db_blocking(conn);
 
     if (now - a->last_prune < PRUNE_EVERY_S)
         return;
     a->last_prune = now;
-    if (pg_exec_ok(conn,
-                   "DELETE FROM alert_outbox WHERE coalesce(sent_at, superseded_at, abandoned_at)"
-                   " < now() - interval '" OUTBOX_KEEP_DAYS " days'",
-                   err, sizeof err) != 0 ||
+    if (outbox_prune(&db, err, sizeof err) != 0 ||
         alert_store_prune_daily(conn, &oldest, err, sizeof err) != 0)
         log_warn("alert", "%s", err);
 }

@@ -1,11 +1,10 @@
 /* alerts: the built-in alerts as the main loop drives them. The leader evaluates them on
  * the main thread after each indicator computation: the rules and the lifecycle
- * (alert_rules.h), their state in PostgreSQL (alert_store.h); notify.c delivers the notifications
- * on threads of its own. The alert value type is in alert.h. */
+ * (alert_rules.h), their state in PostgreSQL (alert_store.h, outbox.h); notify.c delivers
+ * the notifications on threads of its own. The alert value type is in alert.h. */
 #ifndef ONESTOP_ALERTS_H
 #define ONESTOP_ALERTS_H
 
-#include <jansson.h>
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <time.h>

@@ -1,6 +1,7 @@
-/* alert, alert_rules, alerts + ntf: the fingerprint, the rules and the lifecycle as pure functions,
- * the payload builders, the [alert] configuration, the /metrics families and the delivery thread
- * against a local HTTP server. (The Vietnamese formats are in test_vnfmt.c.) */
+/* alert, alert_rules, alerts + ntf: the fingerprint, the rules and the lifecycle as pure
+ * functions, the payload builders, the [alert] configuration, the /metrics families and
+ * the delivery thread against a local HTTP server. (The Vietnamese formats are in
+ * test_vnfmt.c, the outbox statements in test_outbox.c.) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
