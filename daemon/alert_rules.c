@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* alert_rules: the rules and the lifecycle, pure functions (see alert_rules.h). They read
- * only their arguments, so the unit tests drive them without a database or a clock. */
+/* alert_rules: the alert rules and lifecycle, pure functions (see alert_rules.h). */
 #include "alert_rules.h"
 
 #include <math.h>
@@ -9,6 +8,9 @@
 
 #include "rates.h"
 #include "vnfmt.h"
+
+/* Everything here reads only its arguments (no database, no clock), so the unit tests
+ * drive the rules and the lifecycle directly, and alerts.c decides what is stored. */
 
 /* Replaces every byte that is not part of valid UTF-8 by '?', in place, so the text can
  * go into JSON (an error message may have been cut inside a character). */

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* outbox: the alert_outbox statements, run through a fake executor that records what it is
- * asked and answers with results built in memory (no database). */
+/* outbox: the alert_outbox statements, through a fake executor (no database). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,7 +16,8 @@
 #define MAX_CALLS 8
 #define MAX_PARAMS 8
 
-/* What the fake executor was asked, and how it answers. */
+/* What the fake executor was asked, and how it answers: results are built in memory
+ * (PQmakeEmptyPGresult, PQsetvalue). */
 static struct {
     int ncalls;
     char *sql[MAX_CALLS];
