@@ -1,559 +1,30 @@
-/* alert: built-in rules, their lifecycle and their state in PostgreSQL. The rules and
- * the lifecycle are pure functions (alert_rules_eval, alert_step); alert_run wires them to
- * the database and to the delivery thread (notify.c). */
+/* alerts: the module the main loop drives (see alerts.h). It wires the pure rules and
+ * lifecycle (alert_rules.c) to the database (alert_store.c, outbox.c) and to the delivery
+ * threads (notify.c). */
 #include "alerts.h"
 
-#include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "alert_rules.h"
+#include "alert_store.h"
 #include "log.h"
 #include "notify.h"
+#include "outbox.h"
 #include "pgutil.h"
-#include "rates.h"
 #include "util.h"
 
 /* A resolved alert stays in alert_state this long (history for the API), then goes. */
 #define KEEP_RESOLVED_S (7L * 86400)
 /* Housekeeping of the alert tables, at most this often. */
 #define PRUNE_EVERY_S 3600
-/* Sent, superseded and abandoned webhook notifications, and daily indicators, are kept
- * this long. */
-#define OUTBOX_KEEP_DAYS "30"
+/* Daily indicators are kept this long (outbox.c keeps its rows for 30 days). */
 #define DAILY_KEEP_DAYS 400
 #define RECEIVER_NAME "onestopd"
 
-/* ---- lists ---- */
-
-void alert_list_clear(struct alert_list *l)
-{
-    if (!l)
-        return;
-    for (size_t i = 0; i < l->n; i++) {
-        json_decref(l->v[i].labels);
-        json_decref(l->v[i].annotations);
-        json_decref(l->v[i].values);
-    }
-    free(l->v);
-    memset(l, 0, sizeof *l);
-}
-
-struct alert *alert_list_add(struct alert_list *l, json_t *labels, json_t *annotations,
-                             json_t *values)
-{
-    struct alert *a;
-
-    if (!labels || !annotations || !values || !json_is_object(labels))
-        goto fail;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        struct alert *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            goto fail;
-        l->v = v;
-        l->cap = cap;
-    }
-    a = &l->v[l->n++];
-    memset(a, 0, sizeof *a);
-    a->labels = labels;
-    a->annotations = annotations;
-    a->values = values;
-    alert_fingerprint(labels, a->fingerprint);
-    return a;
-fail:
-    json_decref(labels);
-    json_decref(annotations);
-    json_decref(values);
-    return NULL;
-}
-
-const struct alert *alert_list_find(const struct alert_list *l, const char *fingerprint)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->v[i].fingerprint, fingerprint) == 0)
-            return &l->v[i];
-    return NULL;
-}
-
-const char *alert_label(const struct alert *a, const char *name)
-{
-    const char *v = json_string_value(json_object_get(a->labels, name));
-    return v ? v : "";
-}
-
-static int key_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-void alert_fingerprint(const json_t *labels, char out[17])
-{
-    const char *keys[32];
-    size_t n = 0;
-    const char *k;
-    json_t *v;
-    uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 offset basis */
-
-    json_object_foreach((json_t *)labels, k, v)
-    {
-        if (n < ARRAY_LEN(keys))
-            keys[n++] = k;
-    }
-    qsort(keys, n, sizeof *keys, key_cmp);
-    for (size_t i = 0; i < n; i++) {
-        const char *parts[2] = {keys[i], json_string_value(json_object_get(labels, keys[i]))};
-        for (int p = 0; p < 2; p++) {
-            for (const unsigned char *s = (const unsigned char *)(parts[p] ? parts[p] : ""); *s;
-                 s++) {
-                h ^= *s;
-                h *= 1099511628211ULL;
-            }
-            h ^= 0xffu; /* the separator byte */
-            h *= 1099511628211ULL;
-        }
-    }
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
-}
-
-/* ---- Vietnamese formatting ---- */
-
-void alert_format_decimal(double v, int decimals, char *out, size_t outlen)
-{
-    char *dot;
-
-    snprintf(out, outlen, "%.*f", decimals, v);
-    if (strcmp(out, "-0") == 0 || strncmp(out, "-0.", 3) == 0) {
-        /* -0.04 rounds to "-0.0": no minus for a zero */
-        int zero = 1;
-        for (const char *p = out + 1; *p; p++)
-            if (*p != '0' && *p != '.')
-                zero = 0;
-        if (zero)
-            memmove(out, out + 1, strlen(out));
-    }
-    dot = strchr(out, '.');
-    if (dot)
-        *dot = ',';
-}
-
-void alert_format_percent(double ratio, char *out, size_t outlen)
-{
-    size_t len;
-
-    if (outlen < 2) {
-        if (outlen)
-            out[0] = '\0';
-        return;
-    }
-    alert_format_decimal(ratio * 100.0, 1, out, outlen - 1); /* room left for the sign */
-    len = strlen(out);
-    out[len] = '%';
-    out[len + 1] = '\0';
-}
-
-void alert_format_duration(long s, char *out, size_t outlen)
-{
-    static const struct {
-        long size;
-        const char *name;
-    } units[] = {{86400, "ngày"}, {3600, "giờ"}, {60, "phút"}, {1, "giây"}};
-    size_t used = 0;
-    int parts = 0;
-
-    if (outlen == 0)
-        return;
-    out[0] = '\0';
-    if (s <= 0) {
-        snprintf(out, outlen, "0 giây");
-        return;
-    }
-    /* At most the two largest units: "1 ngày 2 giờ", "15 phút". */
-    for (size_t i = 0; i < ARRAY_LEN(units) && parts < 2; i++) {
-        long q = s / units[i].size;
-        if (q == 0) {
-            if (parts > 0)
-                break;
-            continue;
-        }
-        s -= q * units[i].size;
-        int w = snprintf(out + used, outlen - used, "%s%ld %s", parts ? " " : "", q, units[i].name);
-        if (w < 0 || (size_t)w >= outlen - used)
-            return;
-        used += (size_t)w;
-        parts++;
-    }
-}
-
-/* Replaces every byte that is not part of valid UTF-8 by '?', in place, so the text can
- * go into JSON (an error message may have been cut inside a character). */
-static void utf8_clean(char *s)
-{
-    unsigned char *p = (unsigned char *)s;
-
-    while (*p) {
-        int len = *p < 0x80             ? 1
-                  : (*p & 0xe0) == 0xc0 ? 2
-                  : (*p & 0xf0) == 0xe0 ? 3
-                  : (*p & 0xf8) == 0xf0 ? 4
-                                        : 0;
-        int ok = len > 0 && !(len == 2 && *p < 0xc2);
-        for (int i = 1; ok && i < len; i++)
-            ok = (p[i] & 0xc0) == 0x80;
-        if (!ok) {
-            *p++ = '?';
-            continue;
-        }
-        p += len;
-    }
-}
-
-/* ---- rules ---- */
-
-static const char *agency_name(const struct model *m, const char *agency)
-{
-    if (strcmp(agency, "ALL") == 0)
-        return "toàn tỉnh";
-    for (int k = 0; k < PK_COUNT; k++) {
-        const struct b06_row *r = m->tables[k].nrows ? rates_find(&m->tables[k], agency) : NULL;
-        if (r && r->name && r->name[0])
-            return r->name;
-    }
-    return agency;
-}
-
-/* The table row i of t (i == nrows: the province total) and its agency code. */
-static const struct b06_row *row_at(const struct b06_table *t, size_t i, const char **agency)
-{
-    *agency = i < t->nrows ? t->rows[i].agency : "ALL";
-    return i < t->nrows ? &t->rows[i] : &t->total;
-}
-
-static int add(struct alert_list *out, json_t *labels, const char *summary, const char *description,
-               json_t *values)
-{
-    json_t *ann = json_pack("{s:s, s:s}", "summary", summary, "description", description);
-    return alert_list_add(out, labels, ann, values) ? 0 : -1;
-}
-
-/* The latest row of prev for period and agency dated from lo to hi, with a ratio; NULL
- * when there is none. */
-static const struct alert_prev_ratio *pick_prev(const struct alert_prev_ratio *prev, size_t nprev,
-                                                const char *period, const char *agency,
-                                                const struct ldate *lo, const struct ldate *hi)
-{
-    const struct alert_prev_ratio *best = NULL;
-
-    for (size_t j = 0; j < nprev; j++) {
-        const struct alert_prev_ratio *r = &prev[j];
-        if (strcmp(r->period, period) != 0 || strcmp(r->agency, agency) != 0 || isnan(r->on_time) ||
-            ldate_cmp(&r->day, lo) < 0 || ldate_cmp(&r->day, hi) > 0)
-            continue;
-        if (!best || ldate_cmp(&r->day, &best->day) > 0)
-            best = r;
-    }
-    return best;
-}
-
-static int ratio_rules(const struct model *m, const struct alert_prev_ratio *prev, size_t nprev,
-                       const struct alert_rule_params *p, struct alert_list *out)
-{
-    static const int kinds[] = {PK_MONTH, PK_YEAR};
-    double target = m->targets[TGT_ON_TIME];
-    char rs[32], ts[32], ps[32], pts[32], day[11], window[64];
-    char summary[512], desc[1024];
-    struct ldate hi = ldate_add_days(&m->today, -p->drop_days);
-    struct ldate lo = ldate_add_days(&hi, -(p->drop_slack_days > 0 ? p->drop_slack_days : 0));
-
-    alert_format_percent(target, ts, sizeof ts);
-    for (size_t kk = 0; kk < ARRAY_LEN(kinds); kk++) {
-        const struct b06_table *t = &m->tables[kinds[kk]];
-        const char *period = m->periods[kinds[kk]].label;
-        for (size_t i = 0; i <= t->nrows; i++) {
-            const char *agency;
-            const struct b06_row *r = row_at(t, i, &agency);
-            double ratio = r->r.on_time;
-            const char *name = agency_name(m, agency);
-            int all = strcmp(agency, "ALL") == 0;
-            if (isnan(ratio))
-                continue;
-            alert_format_percent(ratio, rs, sizeof rs);
-            if (!isnan(target) && ratio <= target) {
-                snprintf(summary, sizeof summary,
-                         "Tỷ lệ giải quyết đúng hạn của %s kỳ %s không đạt chỉ tiêu", name, period);
-                snprintf(desc, sizeof desc,
-                         "Tỷ lệ giải quyết đúng hạn của %s kỳ %s là %s, không cao hơn chỉ "
-                         "tiêu %s.",
-                         name, period, rs, ts);
-                if (add(out,
-                        json_pack("{s:s, s:s, s:s, s:s}", "alertname", "OnTimeRatioBelowTarget",
-                                  "agency", agency, "period", period, "severity",
-                                  all ? "critical" : "warning"),
-                        summary, desc, json_pack("{s:f, s:f}", "ratio", ratio, "target", target)))
-                    return -1;
-            }
-            const struct alert_prev_ratio *pr = pick_prev(prev, nprev, period, agency, &lo, &hi);
-            if (pr) {
-                double old = pr->on_time, drop = (old - ratio) * 100.0;
-                /* The epsilon absorbs binary fractions: 0.95 - 0.93 is 1.9999999999999 pp. */
-                if (drop + 1e-9 < p->drop_points)
-                    continue;
-                ldate_format(&pr->day, day);
-                alert_format_duration((ldate_to_days(&m->today) - ldate_to_days(&pr->day)) * 86400,
-                                      window, sizeof window);
-                alert_format_percent(old, ps, sizeof ps);
-                alert_format_decimal(drop, 1, pts, sizeof pts);
-                snprintf(summary, sizeof summary,
-                         "Tỷ lệ giải quyết đúng hạn của %s kỳ %s giảm %s điểm phần trăm", name,
-                         period, pts);
-                snprintf(desc, sizeof desc,
-                         "Tỷ lệ giải quyết đúng hạn của %s kỳ %s giảm %s điểm phần trăm so với "
-                         "%s trước (ngày %s): từ %s xuống %s.",
-                         name, period, pts, window, day, ps, rs);
-                if (add(out,
-                        json_pack("{s:s, s:s, s:s, s:s}", "alertname", "OnTimeRatioDropped",
-                                  "agency", agency, "period", period, "severity", "warning"),
-                        summary, desc,
-                        json_pack("{s:f, s:f, s:s, s:f}", "ratio", ratio, "previous_ratio", old,
-                                  "previous_day", day, "drop_points", drop)))
-                    return -1;
-            }
-        }
-    }
-    return 0;
-}
-
-static json_t *source_labels(const char *alertname, const char *source, const char *severity)
-{
-    return json_pack("{s:s, s:s, s:s, s:s}", "alertname", alertname, "agency", "ALL", "source",
-                     source, "severity", severity);
-}
-
-#define STALE_LABELS(name) source_labels("SourceStale", (name), "critical")
-#define DOWN_LABELS(name) source_labels("SourceDown", (name), "warning")
-
-/* A hold entry: whatever state the alert with these labels has, it keeps. */
-static int hold(struct alert_list *out, json_t *labels)
-{
-    struct alert *a = alert_list_add(out, labels, json_object(), json_object());
-    if (!a)
-        return -1;
-    a->hold = 1;
-    return 0;
-}
-
-static int source_rules(const struct source_status *src, const long *interval_s, size_t nsrc,
-                        const struct alert_rule_params *p, time_t now, time_t since,
-                        struct alert_list *out)
-{
-    char summary[512], desc[1024], ago[64], limit[64], last[64], err[256];
-
-    for (size_t i = 0; i < nsrc; i++) {
-        const struct source_status *s = &src[i];
-        long stale_after = p->stale_after_s > 0 ? p->stale_after_s : 3 * interval_s[i];
-        /* What happened before `since` (another leader, or this process before a restart)
-         * is not in memory: see alert_rules_eval. */
-        int attempted = s->last_attempt > 0 && s->last_attempt >= (double)since;
-        int success_seen = s->last_success > 0 && s->last_success >= (double)since;
-        double ref = success_seen ? s->last_success : (double)since;
-
-        if (!attempted) {
-            if (hold(out, STALE_LABELS(s->name)) != 0 || hold(out, DOWN_LABELS(s->name)) != 0)
-                return -1;
-            continue;
-        }
-        if (ref > 0 && (double)now - ref >= (double)stale_after) {
-            alert_format_duration((long)((double)now - ref), ago, sizeof ago);
-            alert_format_duration(stale_after, limit, sizeof limit);
-            if (success_seen) {
-                /* Vietnam time, as every date the product shows. */
-                time_t t = (time_t)s->last_success + VN_UTC_OFFSET_S;
-                struct tm tm;
-                gmtime_r(&t, &tm);
-                strftime(last, sizeof last, "lúc %Y-%m-%d %H:%M (giờ Việt Nam)", &tm);
-            } else {
-                snprintf(last, sizeof last, "chưa có lần nào kể từ khi khởi động");
-            }
-            snprintf(summary, sizeof summary, "Nguồn dữ liệu %s không được đồng bộ", s->name);
-            snprintf(desc, sizeof desc,
-                     "Nguồn dữ liệu %s không đồng bộ thành công trong %s (ngưỡng %s); lần "
-                     "thành công gần nhất: %s.",
-                     s->name, ago, limit, last);
-            json_t *vals = success_seen ? json_pack("{s:f, s:I}", "last_success", s->last_success,
-                                                    "stale_after_seconds", (json_int_t)stale_after)
-                                        : json_pack("{s:n, s:I}", "last_success",
-                                                    "stale_after_seconds", (json_int_t)stale_after);
-            if (add(out, STALE_LABELS(s->name), summary, desc, vals))
-                return -1;
-        } else if (!success_seen && hold(out, STALE_LABELS(s->name)) != 0) {
-            /* No success yet, and not leading for stale_after: the last success may be
-             * older than this instance knows. */
-            return -1;
-        }
-        if (s->consecutive_failures >= p->down_after && s->consecutive_failures > 0) {
-            snprintf(err, sizeof err, "%s", s->last_error[0] ? s->last_error : "không rõ");
-            utf8_clean(err);
-            snprintf(summary, sizeof summary, "Nguồn dữ liệu %s đang lỗi", s->name);
-            snprintf(desc, sizeof desc,
-                     "%d lần đồng bộ liên tiếp gần nhất của nguồn dữ liệu %s đều thất bại; lỗi "
-                     "cuối: %s",
-                     s->consecutive_failures, s->name, err);
-            if (add(out, DOWN_LABELS(s->name), summary, desc,
-                    json_pack("{s:i}", "consecutive_failures", s->consecutive_failures)))
-                return -1;
-        } else if (s->consecutive_failures > 0 && !success_seen &&
-                   hold(out, DOWN_LABELS(s->name)) != 0) {
-            /* Failed since `since`, never succeeded: the failures before are unknown. */
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int overdue_rules(const struct model *m, struct alert_list *out)
-{
-    char summary[512], desc[1024];
-
-    for (size_t i = 0; i < m->noverdue; i++) {
-        const struct overdue_count *o = &m->overdue[i];
-        /* Per agency: the province line would only repeat them. */
-        if (o->count <= 0 || strcmp(o->agency, "ALL") == 0)
-            continue;
-        const char *name = agency_name(m, o->agency);
-        snprintf(summary, sizeof summary, "%s có hồ sơ quá hạn chưa có phiếu xin lỗi", name);
-        snprintf(desc, sizeof desc,
-                 "%s có %ld hồ sơ đang quá hạn mà chưa có phiếu xin lỗi (PhieuXinLoi).", name,
-                 o->count);
-        if (add(out,
-                json_pack("{s:s, s:s, s:s}", "alertname", "OverdueWithoutApology", "agency",
-                          o->agency, "severity", "warning"),
-                summary, desc, json_pack("{s:I}", "count", (json_int_t)o->count)))
-            return -1;
-    }
-    return 0;
-}
-
-int alert_rules_eval(const struct model *m, const struct source_status *src, const long *interval_s,
-                     size_t nsrc, const struct alert_prev_ratio *prev, size_t nprev,
-                     const struct alert_rule_params *p, time_t now, time_t since,
-                     struct alert_list *out)
-{
-    if (m && m->computed_at != 0 &&
-        (ratio_rules(m, prev, nprev, p, out) != 0 || overdue_rules(m, out) != 0))
-        return -1;
-    return source_rules(src, interval_s, nsrc, p, now, since, out);
-}
-
-/* ---- lifecycle ---- */
-
-static struct alert *copy_into(struct alert_list *l, const struct alert *from, const json_t *ann,
-                               const json_t *values)
-{
-    struct alert *a = alert_list_add(l, json_incref(from->labels), json_incref((json_t *)ann),
-                                     json_incref((json_t *)values));
-    if (!a)
-        return NULL;
-    a->state = from->state;
-    a->active_since = from->active_since;
-    a->firing_since = from->firing_since;
-    a->last_notified = from->last_notified;
-    a->resolved_at = from->resolved_at;
-    return a;
-}
-
-/* 1 when a's period label is set and is none of the current periods. */
-static int period_over(const struct alert *a, const char *const *periods, size_t nperiods)
-{
-    const char *period = alert_label(a, "period");
-
-    if (!periods || !*period)
-        return 0;
-    for (size_t i = 0; i < nperiods; i++)
-        if (periods[i] && strcmp(periods[i], period) == 0)
-            return 0;
-    return 1;
-}
-
-int alert_step(const struct alert_list *prev, const struct alert_list *cond, time_t now, long for_s,
-               long repeat_s, long keep_resolved_s, const char *const *periods, size_t nperiods,
-               struct alert_list *next)
-{
-    for (size_t i = 0; i < cond->n; i++) {
-        const struct alert *c = &cond->v[i];
-        const struct alert *p = alert_list_find(prev, c->fingerprint);
-        struct alert *a;
-        if (alert_list_find(next, c->fingerprint))
-            continue; /* the same condition twice */
-        if (c->hold) {
-            /* Not known now: the stored state stays as it is (and is not created). */
-            if (!p || (p->state == ALERT_RESOLVED && now - p->resolved_at >= keep_resolved_s))
-                continue;
-            if (!copy_into(next, p, p->annotations, p->values))
-                goto oom;
-            continue;
-        }
-        if (!p || p->state == ALERT_RESOLVED) {
-            /* A new episode. */
-            if (!(a = copy_into(next, c, c->annotations, c->values)))
-                goto oom;
-            a->state = ALERT_PENDING;
-            a->active_since = now;
-            a->firing_since = a->last_notified = a->resolved_at = 0;
-            a->changed = 1;
-        } else {
-            if (!(a = copy_into(next, p, c->annotations, c->values)))
-                goto oom;
-            a->changed =
-                !json_equal(p->annotations, c->annotations) || !json_equal(p->values, c->values);
-        }
-        if (a->state == ALERT_PENDING) {
-            if (now - a->active_since >= for_s) {
-                a->state = ALERT_FIRING;
-                a->firing_since = a->last_notified = now;
-                a->notify = ALERT_NOTIFY_FIRING;
-                a->changed = 1;
-            }
-        } else if (repeat_s > 0 && now - a->last_notified >= repeat_s) {
-            a->last_notified = now;
-            a->notify = ALERT_NOTIFY_FIRING;
-            a->changed = 1;
-        }
-    }
-    for (size_t i = 0; i < prev->n; i++) {
-        const struct alert *p = &prev->v[i];
-        struct alert *a;
-        if (alert_list_find(cond, p->fingerprint))
-            continue;
-        if (p->state == ALERT_PENDING)
-            continue; /* never fired: forgotten silently */
-        if (p->state == ALERT_RESOLVED && now - p->resolved_at >= keep_resolved_s)
-            continue;
-        if (!(a = copy_into(next, p, p->annotations, p->values)))
-            goto oom;
-        if (p->state == ALERT_FIRING) {
-            a->state = ALERT_RESOLVED;
-            a->resolved_at = now;
-            a->changed = 1;
-            /* An alert whose period ended (the month or year rolled over) ends silently:
-             * nothing recovered. */
-            if (!period_over(p, periods, nperiods)) {
-                a->last_notified = now;
-                a->notify = ALERT_NOTIFY_RESOLVED;
-            }
-        }
-    }
-    return 0;
-oom:
-    alert_list_clear(next);
-    return -1;
-}
-
-static const char *state_name(enum alert_state s)
-{
-    return s == ALERT_PENDING ? "pending" : s == ALERT_FIRING ? "firing" : "resolved";
-}
+/* ---- the API document ---- */
 
 static json_t *time_json(time_t t)
 {
@@ -577,9 +48,9 @@ char *alert_api_json(const struct alert_list *l, int leader, time_t evaluated_at
             continue;
         json_t *o =
             json_pack("{s:s, s:s, s:O, s:O, s:O, s:o, s:o}", "fingerprint", a->fingerprint, "state",
-                      state_name(a->state), "labels", a->labels, "annotations", a->annotations,
-                      "values", a->values, "activeSince", time_json(a->active_since), "firingSince",
-                      time_json(a->firing_since));
+                      alert_state_name(a->state), "labels", a->labels, "annotations",
+                      a->annotations, "values", a->values, "activeSince",
+                      time_json(a->active_since), "firingSince", time_json(a->firing_since));
         if (!o || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             return NULL;
@@ -632,271 +103,28 @@ void alert_free(struct alerts *a)
     free(a);
 }
 
-/* A double as a query parameter; NULL (SQL NULL) when NaN. */
-static const char *dparam(double v, char *buf, size_t len)
-{
-    if (isnan(v))
-        return NULL;
-    snprintf(buf, len, "%.17g", v);
-    return buf;
-}
-
-static const char *tparam(time_t t, char *buf, size_t len)
-{
-    if (t <= 0)
-        return NULL;
-    snprintf(buf, len, "%lld", (long long)t);
-    return buf;
-}
-
-/* Today's indicators of every period and agency, one upsert per row, in one transaction. */
-static int save_daily(PGconn *conn, const struct model *m, char *err, size_t errlen)
-{
-    static const char SQL[] =
-        "INSERT INTO indicator_daily (day, period, agency, on_time_ratio,"
-        " resolved_on_time_ratio, online_dossier_ratio, postal_receipt_ratio,"
-        " postal_return_ratio, carried_over, received_online, received_direct,"
-        " received_postal, resolved_early, resolved_on_time, resolved_late, pending_within,"
-        " pending_overdue, computed_at)"
-        " VALUES ($1::date, $2, $3, $4::float8, $5::float8, $6::float8, $7::float8,"
-        " $8::float8, $9::bigint, $10::bigint, $11::bigint, $12::bigint, $13::bigint,"
-        " $14::bigint, $15::bigint, $16::bigint, $17::bigint, now())"
-        " ON CONFLICT (day, period, agency) DO UPDATE SET"
-        " on_time_ratio = EXCLUDED.on_time_ratio,"
-        " resolved_on_time_ratio = EXCLUDED.resolved_on_time_ratio,"
-        " online_dossier_ratio = EXCLUDED.online_dossier_ratio,"
-        " postal_receipt_ratio = EXCLUDED.postal_receipt_ratio,"
-        " postal_return_ratio = EXCLUDED.postal_return_ratio,"
-        " carried_over = EXCLUDED.carried_over, received_online = EXCLUDED.received_online,"
-        " received_direct = EXCLUDED.received_direct,"
-        " received_postal = EXCLUDED.received_postal,"
-        " resolved_early = EXCLUDED.resolved_early,"
-        " resolved_on_time = EXCLUDED.resolved_on_time,"
-        " resolved_late = EXCLUDED.resolved_late, pending_within = EXCLUDED.pending_within,"
-        " pending_overdue = EXCLUDED.pending_overdue, computed_at = EXCLUDED.computed_at"
-        /* Most computations change nothing: no new row version then. */
-        " WHERE (indicator_daily.on_time_ratio, indicator_daily.resolved_on_time_ratio,"
-        " indicator_daily.online_dossier_ratio, indicator_daily.postal_receipt_ratio,"
-        " indicator_daily.postal_return_ratio, indicator_daily.carried_over,"
-        " indicator_daily.received_online, indicator_daily.received_direct,"
-        " indicator_daily.received_postal, indicator_daily.resolved_early,"
-        " indicator_daily.resolved_on_time, indicator_daily.resolved_late,"
-        " indicator_daily.pending_within, indicator_daily.pending_overdue)"
-        " IS DISTINCT FROM (EXCLUDED.on_time_ratio, EXCLUDED.resolved_on_time_ratio,"
-        " EXCLUDED.online_dossier_ratio, EXCLUDED.postal_receipt_ratio,"
-        " EXCLUDED.postal_return_ratio, EXCLUDED.carried_over, EXCLUDED.received_online,"
-        " EXCLUDED.received_direct, EXCLUDED.received_postal, EXCLUDED.resolved_early,"
-        " EXCLUDED.resolved_on_time, EXCLUDED.resolved_late, EXCLUDED.pending_within,"
-        " EXCLUDED.pending_overdue)";
-    char day[11], d[5][32], c[9][24];
-    const char *params[17];
-
-    ldate_format(&m->today, day);
-    if (pg_exec_ok(conn, "BEGIN", err, errlen) != 0)
-        return -1;
-    for (int k = 0; k < PK_COUNT; k++) {
-        const struct b06_table *t = &m->tables[k];
-        for (size_t i = 0; i <= t->nrows; i++) {
-            const char *agency;
-            const struct b06_row *r = row_at(t, i, &agency);
-            const double ratios[5] = {r->r.on_time, r->r.resolved_on_time, r->r.online_dossier,
-                                      r->r.postal_receipt, r->r.postal_return};
-            const long counts[9] = {
-                r->c.carried_over,    r->c.received_online, r->c.received_direct,
-                r->c.received_postal, r->c.resolved_early,  r->c.resolved_on_time,
-                r->c.resolved_late,   r->c.pending_within,  r->c.pending_overdue};
-            params[0] = day;
-            params[1] = m->periods[k].label;
-            params[2] = agency;
-            for (int j = 0; j < 5; j++)
-                params[3 + j] = dparam(ratios[j], d[j], sizeof d[j]);
-            for (int j = 0; j < 9; j++) {
-                snprintf(c[j], sizeof c[j], "%ld", counts[j]);
-                params[8 + j] = c[j];
-            }
-            if (pg_exec_params(conn, SQL, 17, params, "storing the daily indicators", err,
-                               errlen) != 0)
-                goto fail;
-        }
-    }
-    if (pg_exec_ok(conn, "COMMIT", err, errlen) != 0)
-        goto fail;
-    return 0;
-fail:
-    pg_exec_ok(conn, "ROLLBACK", NULL, 0);
-    return -1;
-}
-
-/* The on-time ratios stored for the days from lo to hi (alert_rules_eval picks the latest
- * of each period and agency); the pointers in *out point into the returned result. */
-static PGresult *load_prev(PGconn *conn, const struct ldate *lo, const struct ldate *hi,
-                           struct alert_prev_ratio **out, size_t *nout, char *err, size_t errlen)
-{
-    char los[11], his[11];
-    const char *params[2] = {los, his};
-    PGresult *res;
-
-    *out = NULL;
-    *nout = 0;
-    ldate_format(lo, los);
-    ldate_format(hi, his);
-    res = PQexecParams(conn,
-                       "SELECT period, agency, on_time_ratio, to_char(day, 'YYYY-MM-DD')"
-                       " FROM indicator_daily WHERE day BETWEEN $1::date AND $2::date"
-                       " AND on_time_ratio IS NOT NULL",
-                       2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pg_errf(err, errlen, res, conn, "reading the daily indicators");
-        PQclear(res);
-        return NULL;
-    }
-    int n = PQntuples(res);
-    *out = calloc(n > 0 ? (size_t)n : 1, sizeof **out);
-    if (!*out) {
-        snprintf(err, errlen, "out of memory");
-        PQclear(res);
-        return NULL;
-    }
-    for (int i = 0; i < n; i++) {
-        struct alert_prev_ratio *r = &(*out)[*nout];
-        r->period = PQgetvalue(res, i, 0);
-        r->agency = PQgetvalue(res, i, 1);
-        r->on_time = strtod(PQgetvalue(res, i, 2), NULL);
-        if (ldate_parse(PQgetvalue(res, i, 3), &r->day) == 0)
-            (*nout)++;
-    }
-    return res;
-}
-
-static time_t col_time(const PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? 0 : (time_t)strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
-/* Reads alert_state (locking the rows for this transaction) into out. */
-static int load_states(PGconn *conn, struct alert_list *out, char *err, size_t errlen)
-{
-    PGresult *res = PQexec(conn, "SELECT state, labels::text, annotations::text, vals::text,"
-                                 " extract(epoch FROM active_since)::bigint,"
-                                 " extract(epoch FROM firing_since)::bigint,"
-                                 " extract(epoch FROM last_notified)::bigint,"
-                                 " extract(epoch FROM resolved_at)::bigint"
-                                 " FROM alert_state ORDER BY fingerprint FOR UPDATE");
-    int rc = -1;
-
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pg_errf(err, errlen, res, conn, "reading alert_state");
-        goto cleanup;
-    }
-    for (int i = 0; i < PQntuples(res); i++) {
-        const char *st = PQgetvalue(res, i, 0);
-        json_t *labels = json_loads(PQgetvalue(res, i, 1), 0, NULL);
-        json_t *ann = json_loads(PQgetvalue(res, i, 2), 0, NULL);
-        json_t *vals = json_loads(PQgetvalue(res, i, 3), 0, NULL);
-        if (!json_is_object(labels) || !ann || !vals) {
-            /* Not ours to repair: a condition with the same labels overwrites it. */
-            log_warn("alert", "alert_state row %d is unreadable; ignored", i);
-            json_decref(labels);
-            json_decref(ann);
-            json_decref(vals);
-            continue;
-        }
-        struct alert *a = alert_list_add(out, labels, ann, vals);
-        if (!a) {
-            snprintf(err, errlen, "reading alert_state: out of memory");
-            goto cleanup;
-        }
-        a->state = strcmp(st, "pending") == 0  ? ALERT_PENDING
-                   : strcmp(st, "firing") == 0 ? ALERT_FIRING
-                                               : ALERT_RESOLVED;
-        a->active_since = col_time(res, i, 4);
-        a->firing_since = col_time(res, i, 5);
-        a->last_notified = col_time(res, i, 6);
-        a->resolved_at = col_time(res, i, 7);
-    }
-    rc = 0;
-cleanup:
-    PQclear(res);
-    return rc;
-}
-
-static int write_state(PGconn *conn, const struct alert *a, char *err, size_t errlen)
-{
-    static const char SQL[] =
-        "INSERT INTO alert_state (fingerprint, alertname, state, labels, annotations, vals,"
-        " active_since, firing_since, last_notified, resolved_at, updated_at)"
-        " VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb,"
-        " to_timestamp($7::float8), to_timestamp($8::float8), to_timestamp($9::float8),"
-        " to_timestamp($10::float8), now())"
-        " ON CONFLICT (fingerprint) DO UPDATE SET alertname = EXCLUDED.alertname,"
-        " state = EXCLUDED.state, labels = EXCLUDED.labels,"
-        " annotations = EXCLUDED.annotations, vals = EXCLUDED.vals,"
-        " active_since = EXCLUDED.active_since, firing_since = EXCLUDED.firing_since,"
-        " last_notified = EXCLUDED.last_notified, resolved_at = EXCLUDED.resolved_at,"
-        " updated_at = now()";
-    char t[4][24];
-    char *labels = json_dumps(a->labels, JSON_COMPACT | JSON_SORT_KEYS);
-    char *ann = json_dumps(a->annotations, JSON_COMPACT);
-    char *vals = json_dumps(a->values, JSON_COMPACT);
-    int rc = -1;
-
-    if (labels && ann && vals) {
-        const char *params[10] = {a->fingerprint,
-                                  alert_label(a, "alertname"),
-                                  state_name(a->state),
-                                  labels,
-                                  ann,
-                                  vals,
-                                  tparam(a->active_since, t[0], sizeof t[0]),
-                                  tparam(a->firing_since, t[1], sizeof t[1]),
-                                  tparam(a->last_notified, t[2], sizeof t[2]),
-                                  tparam(a->resolved_at, t[3], sizeof t[3])};
-        rc = pg_exec_params(conn, SQL, 10, params, "writing alert_state", err, errlen);
-    } else {
-        snprintf(err, errlen, "writing alert_state: out of memory");
-    }
-    free(labels);
-    free(ann);
-    free(vals);
-    return rc;
-}
-
 /* Queues a's notification for every webhook (in the outbox, in this transaction). */
 static int queue_webhooks(PGconn *conn, const struct alert *a, const char *urls,
                           const char *external_url, char *err, size_t errlen)
 {
-    /* A newer notification of the alert to the same URL makes an unsent older one moot. */
-    static const char SQL[] =
-        "WITH old AS (UPDATE alert_outbox SET superseded_at = now()"
-        " WHERE fingerprint = $1 AND url = $2 AND sent_at IS NULL AND superseded_at IS NULL"
-        " AND abandoned_at IS NULL)"
-        " INSERT INTO alert_outbox (fingerprint, url, status, body) VALUES ($1, $2, $3, $4)";
+    struct outbox_db db = outbox_db_blocking(conn);
     char *body = ntf_webhook_body(a, RECEIVER_NAME, external_url);
-    char url[2048];
-    int rc = 0;
+    int rc;
 
     if (!body) {
         snprintf(err, errlen, "building a webhook payload: out of memory");
         return -1;
     }
-    for (const char *p = urls; p && *p && rc == 0;) {
-        size_t len = strcspn(p, " \t");
-        if (len > 0 && len < sizeof url) {
-            memcpy(url, p, len);
-            url[len] = '\0';
-            const char *params[4] = {a->fingerprint, url,
-                                     a->state == ALERT_RESOLVED ? "resolved" : "firing", body};
-            rc = pg_exec_params(conn, SQL, 4, params, "queueing a notification", err, errlen);
-        }
-        p += len;
-        p += strspn(p, " \t");
-    }
+    rc = outbox_queue(&db, a->fingerprint, urls, a->state == ALERT_RESOLVED ? "resolved" : "firing",
+                      body, err, errlen);
     free(body);
     return rc;
 }
 
 /* Moves the lifecycle from the stored states to cond in one transaction: state rows
- * written or deleted, notifications queued. On success *next holds the new states. */
+ * written or deleted, notifications queued. The transaction is opened here, not in a
+ * store, because it spans two of them (alert_state and alert_outbox). On success *next
+ * holds the new states. */
 static int persist_step(PGconn *conn, const struct config *cfg, const struct model *m,
                         const struct alert_list *cond, time_t now, const char *external_url,
                         struct alert_list *next, char *err, size_t errlen)
@@ -909,7 +137,7 @@ static int persist_step(PGconn *conn, const struct config *cfg, const struct mod
         periods[k] = m->periods[k].label;
     if (pg_exec_ok(conn, "BEGIN", err, errlen) != 0)
         return -1;
-    if (load_states(conn, &prev, err, errlen) != 0)
+    if (alert_store_load_states(conn, &prev, err, errlen) != 0)
         goto cleanup;
     if (alert_step(&prev, cond, now, cfg->alert_for_s, cfg->alert_repeat_interval_s,
                    KEEP_RESOLVED_S, periods, PK_COUNT, next) != 0) {
@@ -919,14 +147,12 @@ static int persist_step(PGconn *conn, const struct config *cfg, const struct mod
     for (size_t i = 0; i < prev.n; i++) {
         if (alert_list_find(next, prev.v[i].fingerprint))
             continue;
-        const char *params[1] = {prev.v[i].fingerprint};
-        if (pg_exec_params(conn, "DELETE FROM alert_state WHERE fingerprint = $1", 1, params,
-                           "deleting from alert_state", err, errlen) != 0)
+        if (alert_store_delete_state(conn, prev.v[i].fingerprint, err, errlen) != 0)
             goto cleanup;
     }
     for (size_t i = 0; i < next->n; i++) {
         const struct alert *a = &next->v[i];
-        if (a->changed && write_state(conn, a, err, errlen) != 0)
+        if (a->changed && alert_store_write_state(conn, a, err, errlen) != 0)
             goto cleanup;
         if (a->notify != ALERT_NOTIFY_NONE && cfg->alert_webhook_urls &&
             queue_webhooks(conn, a, cfg->alert_webhook_urls, external_url, err, errlen) != 0)
@@ -944,41 +170,13 @@ cleanup:
     return rc;
 }
 
-/* The blank-separated URLs of urls, single-space-separated (new string; "" for NULL). */
-static char *url_words(const char *urls)
-{
-    struct buf b;
-
-    buf_init(&b);
-    for (const char *p = urls; p && *p;) {
-        size_t len = strcspn(p, " \t");
-        if (len)
-            buf_printf(&b, "%s%.*s", b.len ? " " : "", (int)len, p);
-        p += len;
-        p += strspn(p, " \t");
-    }
-    return buf_steal(&b, NULL);
-}
-
 /* Unsent webhook notifications to a URL that left the configuration: nobody to send them
  * to. */
 static int retire_outbox(PGconn *conn, const struct config *cfg, char *err, size_t errlen)
 {
-    char *urls = url_words(cfg->alert_webhook_urls);
-    int rc;
+    struct outbox_db db = outbox_db_blocking(conn);
 
-    if (!urls) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    const char *params[1] = {urls};
-    rc = pg_exec_params(conn,
-                        "UPDATE alert_outbox SET superseded_at = now()"
-                        " WHERE sent_at IS NULL AND superseded_at IS NULL AND abandoned_at IS NULL"
-                        " AND NOT (url = ANY (string_to_array($1, ' ')))",
-                        1, params, "updating alert_outbox", err, errlen);
-    free(urls);
-    return rc;
+    return outbox_retire(&db, cfg->alert_webhook_urls, err, errlen);
 }
 
 /* Hands the alerts for Alertmanager to the thread that posts them: the firing ones, and
@@ -1007,20 +205,15 @@ static void post_alertmanager(struct alerts *a, time_t now)
 /* Housekeeping: old outbox rows and old daily indicators. */
 static void prune(struct alerts *a, PGconn *conn, const struct model *m, time_t now)
 {
-    char err[512], day[11];
+    char err[512];
     struct ldate oldest = ldate_add_days(&m->today, -DAILY_KEEP_DAYS);
-    const char *params[1] = {day};
+    struct outbox_db db = outbox_db_blocking(conn);
 
     if (now - a->last_prune < PRUNE_EVERY_S)
         return;
     a->last_prune = now;
-    ldate_format(&oldest, day);
-    if (pg_exec_ok(conn,
-                   "DELETE FROM alert_outbox WHERE coalesce(sent_at, superseded_at, abandoned_at)"
-                   " < now() - interval '" OUTBOX_KEEP_DAYS " days'",
-                   err, sizeof err) != 0 ||
-        pg_exec_params(conn, "DELETE FROM indicator_daily WHERE day < $1::date", 1, params,
-                       "pruning indicator_daily", err, sizeof err) != 0)
+    if (outbox_prune(&db, err, sizeof err) != 0 ||
+        alert_store_prune_daily(conn, &oldest, err, sizeof err) != 0)
         log_warn("alert", "%s", err);
 }
 
@@ -1053,28 +246,26 @@ static int evaluate(struct alerts *a, PGconn *conn, const struct config *cfg, co
         .down_after = cfg->alert_down_after > 0 ? cfg->alert_down_after : 1,
     };
     struct alert_list cond = {0}, next = {0};
-    struct alert_prev_ratio *prev = NULL;
-    size_t nprev = 0;
+    struct alert_store_prev prev = {0};
     long *intervals = calloc(nsrc ? nsrc : 1, sizeof *intervals);
-    PGresult *prev_res = NULL;
     int rc = -1;
 
     if (!intervals) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        goto cleanup;
     }
     for (size_t i = 0; i < nsrc; i++) {
         const struct source_cfg *sc = cfg_find_source(cfg, src[i].name);
         intervals[i] = sc ? sc->interval_s : 300;
     }
-    if (save_daily(conn, m, err, errlen) != 0)
+    if (alert_store_save_daily(conn, m, err, errlen) != 0)
         goto cleanup;
     struct ldate hi = ldate_add_days(&m->today, -p.drop_days);
     struct ldate lo = ldate_add_days(&hi, -p.drop_slack_days);
-    if (!(prev_res = load_prev(conn, &lo, &hi, &prev, &nprev, err, errlen)))
+    if (alert_store_load_prev(conn, &lo, &hi, &prev, err, errlen) != 0)
         goto cleanup;
-    if (alert_rules_eval(m, src, intervals, nsrc, prev, nprev, &p, now, a->leader_since, &cond) !=
-        0) {
+    if (alert_rules_eval(m, src, intervals, nsrc, prev.v, prev.n, &p, now, a->leader_since,
+                         &cond) != 0) {
         snprintf(err, errlen, "alert rules: out of memory");
         goto cleanup;
     }
@@ -1085,8 +276,7 @@ static int evaluate(struct alerts *a, PGconn *conn, const struct config *cfg, co
     rc = 0;
 cleanup:
     alert_list_clear(&cond);
-    free(prev);
-    PQclear(prev_res);
+    alert_store_prev_clear(&prev);
     free(intervals);
     return rc;
 }

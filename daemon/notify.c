@@ -1,6 +1,7 @@
 /* ntf: alert delivery on two threads of its own (see notify.h). Neither shares its curl
  * handle (libcurl handles are never shared between threads); the webhook thread owns a
- * database connection of its own, on which it claims, and records, alert_outbox rows. */
+ * database connection of its own, on which it claims, and records, alert_outbox rows
+ * (the statements are outbox.c's; the connection and its deadlines are this file's). */
 #include "notify.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 
 #include "fetch.h"
 #include "log.h"
+#include "outbox.h"
 #include "pgutil.h"
 #include "redact.h"
 #include "util.h"
@@ -35,25 +37,6 @@
 #define CLAIM_MARGIN_S 60L
 /* Socket waits are cut in slices this long, to notice a shutdown. */
 #define POLL_SLICE_MS 100
-
-/* A webhook row's outcome, recorded in alert_outbox (or kept until the database
- * answers). */
-enum mark_kind { MARK_SENT, MARK_FAILED, MARK_RELEASE };
-
-struct mark {
-    enum mark_kind kind;
-    long long id;
-    long attempts, delay_ms; /* MARK_FAILED */
-    int abandon;             /* MARK_FAILED */
-    char err[256];           /* MARK_FAILED */
-};
-
-/* A claimed alert_outbox row. */
-struct claim {
-    long long id;
-    char *url, *body;
-    long attempts, age_s;
-};
 
 /* A webhook, as the webhook thread knows it. After a transport error or a 5xx it rests
  * for the failed row's backoff: its other rows are not claimed meanwhile, so a dead webhook
@@ -107,7 +90,7 @@ struct ntf {
     struct fetcher *wh_fetcher;
     PGconn *conn;
     unsigned conn_generation;
-    struct mark *marks; /* outcomes waiting for the database, oldest first */
+    struct outbox_outcome *marks; /* outcomes waiting for the database, oldest first */
     size_t nmarks, capmarks;
     struct wh_url *urls; /* the webhooks configured, or lately so */
     size_t nurls, capurls;
@@ -143,27 +126,14 @@ void ntf_rfc3339(time_t t, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static int key_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Alertmanager's group key for a group made of this one label set:
  * {}:{name="value", ...} with the names sorted. */
 static char *group_key(const json_t *labels)
 {
     const char *keys[32];
-    size_t n = 0;
-    const char *k;
-    json_t *v;
+    size_t n = alert_label_names(labels, keys, ARRAY_LEN(keys));
     struct buf b;
 
-    json_object_foreach((json_t *)labels, k, v)
-    {
-        if (n < ARRAY_LEN(keys))
-            keys[n++] = k;
-    }
-    qsort(keys, n, sizeof *keys, key_cmp);
     buf_init(&b);
     buf_puts(&b, "{}:{");
     for (size_t i = 0; i < n; i++) {
@@ -486,10 +456,11 @@ static PGconn *thread_conn(struct ntf *n, char *err, size_t errlen)
 
 /* Runs one statement without blocking longer than DB_STEP_MS, or past the shutdown's
  * deadline (the connection is then closed). The result, whose status is `want`, or NULL
- * with err ("what: reason"). */
-static PGresult *db_exec(struct ntf *n, const char *sql, int nparams, const char *const *params,
+ * with err ("what: reason"). An outbox_exec_fn, ctx the struct ntf. */
+static PGresult *db_exec(void *ctx, const char *sql, int nparams, const char *const *params,
                          ExecStatusType want, const char *what, char *err, size_t errlen)
 {
+    struct ntf *n = ctx;
     char cerr[256];
     PGconn *c = thread_conn(n, cerr, sizeof cerr);
     PGresult *last = NULL;
@@ -540,63 +511,39 @@ broken:
     return NULL;
 }
 
+/* The webhook thread's way of running the outbox statements. */
+static struct outbox_db thread_db(struct ntf *n)
+{
+    return (struct outbox_db){.exec = db_exec, .ctx = n};
+}
+
 /* Records an outcome. 0 recorded; -1 not now (logged, rate-limited): to be tried again;
  * 1 the server refused the statement (logged): asking again would not help. */
-static int record(struct ntf *n, const struct mark *m)
+static int record(struct ntf *n, const struct outbox_outcome *m)
 {
-    static const char SENT_SQL[] =
-        "UPDATE alert_outbox SET sent_at = coalesce(sent_at, now()), claimed_until = NULL,"
-        " claimed_by = NULL, last_error = NULL WHERE id = $1";
-    /* Only while the claim is still ours: if it ran out and another instance took the row,
-     * that one records its own outcome. */
-    static const char FAILED_SQL[] =
-        "UPDATE alert_outbox SET attempts = $2::integer,"
-        " next_attempt_at = now() + make_interval(secs => $3::float8),"
-        " abandoned_at = CASE WHEN $4::boolean THEN now() END, last_error = $5,"
-        " claimed_until = NULL, claimed_by = NULL"
-        " WHERE id = $1 AND sent_at IS NULL AND claimed_by = $6";
-    static const char RELEASE_SQL[] =
-        "UPDATE alert_outbox SET claimed_until = NULL, claimed_by = NULL"
-        " WHERE id = $1 AND sent_at IS NULL AND claimed_by = $2";
-    char id[24], attempts[24], delay[32], err[512];
-    PGresult *res;
+    struct outbox_db db = thread_db(n);
+    char err[512];
 
-    snprintf(id, sizeof id, "%lld", m->id);
-    if (m->kind == MARK_SENT) {
-        const char *params[1] = {id};
-        res = db_exec(n, SENT_SQL, 1, params, PGRES_COMMAND_OK, "recording a notification", err,
-                      sizeof err);
-    } else if (m->kind == MARK_FAILED) {
-        snprintf(attempts, sizeof attempts, "%ld", m->attempts);
-        snprintf(delay, sizeof delay, "%.3f", (double)m->delay_ms / 1000.0);
-        const char *params[6] = {id,     attempts,      delay, m->abandon ? "true" : "false",
-                                 m->err, n->claim_token};
-        res = db_exec(n, FAILED_SQL, 6, params, PGRES_COMMAND_OK, "recording a notification", err,
-                      sizeof err);
-    } else {
-        const char *params[2] = {id, n->claim_token};
-        res = db_exec(n, RELEASE_SQL, 2, params, PGRES_COMMAND_OK, "releasing a notification", err,
-                      sizeof err);
-    }
-    if (!res && n->db_rejected) {
-        log_err("alert", "%s; notification %lld left as it is (it may be sent again)", err, m->id);
-        return 1;
-    }
-    if (!res) {
+    n->db_rejected = 0;
+    if (outbox_record(&db, m, n->claim_token, err, sizeof err) != 0) {
+        if (n->db_rejected) {
+            log_err("alert", "%s; notification %lld left as it is (it may be sent again)", err,
+                    m->id);
+            return 1;
+        }
         log_complain(&n->db_complaint, LOG_LVL_WARN, "alert", "%s", err);
         return -1;
     }
-    PQclear(res);
     log_release(&n->db_complaint, "alert", "database reachable again");
     return 0;
 }
 
 /* Keeps an outcome for later. 0 or -1 (out of memory). */
-static int push_mark(struct ntf *n, const struct mark *m)
+static int push_mark(struct ntf *n, const struct outbox_outcome *m)
 {
     if (n->nmarks == n->capmarks) {
         size_t cap = n->capmarks ? n->capmarks * 2 : 8;
-        struct mark *v = realloc(n->marks, cap * sizeof *v);
+        struct outbox_outcome *v = realloc(n->marks, cap * sizeof *v);
         if (!v)
             return -1;
         n->marks = v;
@@ -619,7 +566,7 @@ static int flush_marks(struct ntf *n)
 }
 
 /* Records m now, or keeps it until the database answers. */
-static void settle(struct ntf *n, const struct mark *m)
+static void settle(struct ntf *n, const struct outbox_outcome *m)
 {
     if (record(n, m) >= 0)
         return;
@@ -630,89 +577,39 @@ static void settle(struct ntf *n, const struct mark *m)
                 m->id);
 }
 
-static void claim_clear(struct claim *c)
+/* Claims the oldest due row for one of `urls`, so that no other instance sends it
+ * meanwhile. 1 claimed, 0 nothing due, -1 database error (logged, rate-limited). */
+static int claim_row(struct ntf *n, const char *urls, struct outbox_row *c)
 {
-    free(c->url);
-    free(c->body);
-    memset(c, 0, sizeof *c);
-}
-
-/* Claims the oldest due row for one of the URLs in `urls` (single-space-separated), so no
- * other instance sends it meanwhile. 1 claimed, 0 nothing due, -1 database error. */
-static int claim_row(struct ntf *n, const char *urls, struct claim *c)
-{
-    static const char SQL[] =
-        "UPDATE alert_outbox SET claimed_until = now() + make_interval(secs => $2::integer),"
-        " claimed_by = $3"
-        " WHERE id = (SELECT id FROM alert_outbox"
-        "   WHERE sent_at IS NULL AND superseded_at IS NULL AND abandoned_at IS NULL"
-        "   AND next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until < now())"
-        "   AND url = ANY (string_to_array($1, ' '))"
-        "   ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-        " AND sent_at IS NULL AND superseded_at IS NULL AND abandoned_at IS NULL"
-        " AND (claimed_until IS NULL OR claimed_until < now())"
-        " RETURNING id, url, body, attempts, extract(epoch FROM now() - created_at)::bigint";
-    char secs[24], err[512];
+    struct outbox_db db = thread_db(n);
+    char err[512];
     long timeout;
-    PGresult *res;
+    int r;
 
-    memset(c, 0, sizeof *c);
     pthread_mutex_lock(&n->mu);
     timeout = n->timeout_s;
     pthread_mutex_unlock(&n->mu);
-    snprintf(secs, sizeof secs, "%ld", timeout + CLAIM_MARGIN_S);
-    const char *params[3] = {urls, secs, n->claim_token};
-    res = db_exec(n, SQL, 3, params, PGRES_TUPLES_OK, "claiming a notification", err, sizeof err);
-    if (!res) {
+    r = outbox_claim(&db, urls, timeout + CLAIM_MARGIN_S, n->claim_token, c, err, sizeof err);
+    if (r < 0) {
         log_complain(&n->db_complaint, LOG_LVL_WARN, "alert", "%s", err);
         return -1;
     }
     log_release(&n->db_complaint, "alert", "database reachable again");
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return 0;
-    }
-    c->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    c->url = xstrdup(PQgetvalue(res, 0, 1));
-    c->body = xstrdup(PQgetvalue(res, 0, 2));
-    c->attempts = pg_long(res, 0, 3, 0);
-    c->age_s = pg_long(res, 0, 4, 0);
-    PQclear(res);
-    if (!c->url || !c->body) {
-        struct mark m = {.kind = MARK_RELEASE, .id = c->id};
-        log_err("alert", "out of memory claiming a notification");
-        settle(n, &m);
-        claim_clear(c);
-        return -1;
-    }
-    return 1;
+    return r;
 }
 
 /* Milliseconds until a row for one of `urls` may be claimed; -1 when none is waiting (or
  * the database did not say). */
 static long next_due_ms(struct ntf *n, const char *urls)
 {
-    static const char SQL[] =
-        "SELECT ceil(1000 * extract(epoch FROM min(greatest(next_attempt_at,"
-        " coalesce(claimed_until, next_attempt_at))) - now()))::bigint FROM alert_outbox"
-        " WHERE sent_at IS NULL AND superseded_at IS NULL AND abandoned_at IS NULL"
-        " AND url = ANY (string_to_array($1, ' '))";
-    const char *params[1] = {urls};
+    struct outbox_db db = thread_db(n);
     char err[512];
-    PGresult *res =
-        db_exec(n, SQL, 1, params, PGRES_TUPLES_OK, "reading alert_outbox", err, sizeof err);
-    long ms = -1;
+    long ms;
 
-    if (!res) {
+    if (outbox_next_due_ms(&db, urls, &ms, err, sizeof err) != 0) {
         log_complain(&n->db_complaint, LOG_LVL_WARN, "alert", "%s", err);
         return -1;
     }
-    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
-        ms = pg_long(res, 0, 0, 0);
-        if (ms < 0)
-            ms = 0;
-    }
-    PQclear(res);
     return ms;
 }
 
@@ -797,10 +694,10 @@ static char *awake_urls(struct ntf *n, const char *urls, int64_t *wake_ms)
 /* ---- the webhook thread ---- */
 
 /* POSTs a claimed row once and records what came of it. */
-static void deliver_row(struct ntf *n, const struct claim *c)
+static void deliver_row(struct ntf *n, const struct outbox_row *c)
 {
     struct attempt at;
-    struct mark m = {.id = c->id};
+    struct outbox_outcome m = {.id = c->id};
     char logurl[256], when[32];
     long max_retries;
     struct wh_url *u = wh_url(n, c->url);
@@ -817,11 +714,11 @@ static void deliver_row(struct ntf *n, const struct claim *c)
         at.stopped = 1; /* leadership lost since the claim: the new leader sends it */
     }
     if (at.stopped) {
-        m.kind = MARK_RELEASE; /* another instance may send it at once */
+        m.kind = OUTBOX_RELEASE; /* another instance may send it at once */
     } else if (at.sent) {
         count(n, ALERT_RCV_WEBHOOK, ALERT_RES_SUCCESS);
         log_release(complaint, "alert", "webhook %s: delivered again", logurl);
-        m.kind = MARK_SENT;
+        m.kind = OUTBOX_SENT;
     } else {
         struct ntf_retry_plan p;
         pthread_mutex_lock(&n->mu);
@@ -844,13 +741,11 @@ static void deliver_row(struct ntf *n, const struct claim *c)
                       at.err, c->id, when);
         if (at.retryable && !p.abandon && u)
             u->rest_until_ms = util_now_ms() + p.delay_ms;
-        m.kind = MARK_FAILED;
+        m.kind = OUTBOX_FAILED;
         m.attempts = p.attempts;
         m.delay_ms = p.delay_ms;
         m.abandon = p.abandon;
-        /* Printable ASCII only: the column is text in the database's encoding. */
-        for (size_t i = 0; i + 1 < sizeof m.err && at.err[i]; i++)
-            m.err[i] = at.err[i] >= 0x20 && at.err[i] < 0x7f ? at.err[i] : '?';
+        snprintf(m.err, sizeof m.err, "%s", at.err);
     }
     settle(n, &m);
 }
@@ -889,7 +784,7 @@ static void *webhook_main(void *arg)
             nap(n, ms > MIN_POLL_MS ? ms : MIN_POLL_MS, 1);
             continue;
         }
-        struct claim c;
+        struct outbox_row c;
         int r = claim_row(n, awake, &c);
         if (r < 0) {
             free(awake);
@@ -908,7 +803,7 @@ static void *webhook_main(void *arg)
         }
         free(awake);
         deliver_row(n, &c);
-        claim_clear(&c);
+        outbox_row_clear(&c);
     }
     /* Stopping: what is left gets until the shutdown's deadline. */
     if (n->nmarks > 0 && flush_marks(n) != 0)
@@ -1255,11 +1150,7 @@ int ntf_set_alertmanager_alerts(struct ntf *n, const struct alert *const *v, siz
                                          json_deep_copy(a->annotations), json_object());
         if (!c)
             goto cleanup;
-        c->state = a->state;
-        c->active_since = a->active_since;
-        c->firing_since = a->firing_since;
-        c->last_notified = a->last_notified;
-        c->resolved_at = a->resolved_at;
+        alert_copy_lifecycle(c, a);
         buf_printf(&sig, "%s:%d,", c->fingerprint, (int)c->state);
     }
     if (sig.oom)

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "alerts.h"
+#include "alert.h"
 #include "model.h"
 
 /* A request never waits longer than this, whatever [alert] timeout says (a shutdown aborts

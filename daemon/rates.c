@@ -94,6 +94,12 @@ const struct b06_row *rates_find(const struct b06_table *t, const char *agency)
     return bsearch(&key, t->rows, t->nrows, sizeof key, row_cmp);
 }
 
+const struct b06_row *rates_row_at(const struct b06_table *t, size_t i, const char **agency)
+{
+    *agency = i < t->nrows ? t->rows[i].agency : "ALL";
+    return i < t->nrows ? &t->rows[i] : &t->total;
+}
+
 static void fill_counts(const PGresult *res, int i, struct b06_counts *c)
 {
     long *f[] = {&c->carried_over,      &c->received_online,          &c->received_direct,

@@ -58,5 +58,8 @@ void rates_table_clear(struct b06_table *t);
 
 /* Finds a row by agency code in t (NULL if absent); "ALL" gives &t->total. */
 const struct b06_row *rates_find(const struct b06_table *t, const char *agency);
+/* Row i of t in report order, i from 0 to nrows: the agencies, then (i == nrows) the
+ * province total; *agency is its code ("ALL" for the total). */
+const struct b06_row *rates_row_at(const struct b06_table *t, size_t i, const char **agency);
 
 #endif

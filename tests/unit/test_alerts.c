@@ -1,6 +1,7 @@
-/* alert + ntf: the rules and the lifecycle as pure functions, the Vietnamese formats, the
- * payload builders, the [alert] configuration, the /metrics families and the delivery
- * thread against a local HTTP server. */
+/* alert, alert_rules, alerts + ntf: the fingerprint, the rules and the lifecycle as pure
+ * functions, the payload builders, the [alert] configuration, the /metrics families and
+ * the delivery thread against a local HTTP server. (The Vietnamese formats are in
+ * test_vnfmt.c, the outbox statements in test_outbox.c.) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -19,6 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "alert.h"
+#include "alert_rules.h"
 #include "alerts.h"
 #include "config.h"
 #include "metrics.h"
@@ -158,46 +161,7 @@ static void add_cond(struct alert_list *l, const char *alertname, const char *ag
                        json_pack("{s:f}", "ratio", 0.5)));
 }
 
-/* ---- formats ---- */
-
-static void test_formats(void **state)
-{
-    char s[64];
-
-    alert_format_percent(0.912, s, sizeof s);
-    assert_string_equal(s, "91,2%");
-    alert_format_percent(0.95, s, sizeof s);
-    assert_string_equal(s, "95,0%");
-    alert_format_percent(1.0, s, sizeof s);
-    assert_string_equal(s, "100,0%");
-    alert_format_percent(0.0, s, sizeof s);
-    assert_string_equal(s, "0,0%");
-    alert_format_percent(0.12345, s, sizeof s);
-    assert_string_equal(s, "12,3%");
-    alert_format_decimal(2.5, 1, s, sizeof s);
-    assert_string_equal(s, "2,5");
-    alert_format_decimal(-0.04, 1, s, sizeof s);
-    assert_string_equal(s, "0,0"); /* no "-0,0" */
-    alert_format_decimal(-1.25, 2, s, sizeof s);
-    assert_string_equal(s, "-1,25");
-    alert_format_decimal(3, 0, s, sizeof s);
-    assert_string_equal(s, "3");
-    alert_format_percent(0.5, s, 3); /* truncated, still terminated */
-    assert_true(strlen(s) <= 2);
-
-    alert_format_duration(900, s, sizeof s);
-    assert_string_equal(s, "15 phút");
-    alert_format_duration(7 * 86400, s, sizeof s);
-    assert_string_equal(s, "7 ngày");
-    alert_format_duration(86400 + 2 * 3600 + 3 * 60 + 4, s, sizeof s);
-    assert_string_equal(s, "1 ngày 2 giờ");
-    alert_format_duration(3660, s, sizeof s);
-    assert_string_equal(s, "1 giờ 1 phút");
-    alert_format_duration(45, s, sizeof s);
-    assert_string_equal(s, "45 giây");
-    alert_format_duration(0, s, sizeof s);
-    assert_string_equal(s, "0 giây");
-}
+/* ---- the value type ---- */
 
 static void test_fingerprint(void **state)
 {
@@ -1379,7 +1343,6 @@ int main(void)
 {
     int rc;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_formats),
         cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_rules_ratio),
         cmocka_unit_test(test_rules_drop),
