@@ -54,6 +54,7 @@ struct daemon {
     int leader;
     int ready;               /* READY=1 was sent */
     int dirty;               /* data changed since the last compute */
+    struct model held;       /* the last model computed, shown while the database is away */
     int64_t next_compute_ms; /* monotonic ms */
     int64_t next_db_try_ms;
     long db_backoff_ms;
@@ -211,6 +212,16 @@ static void publish_state(struct daemon *d)
     }
 }
 
+/* The connection stopped answering: forget it (and the writer's lock with it). */
+static void drop_store(struct daemon *d)
+{
+    if (!d->store)
+        return;
+    log_warn("main", "lost the database connection; reconnecting");
+    set_store(d, NULL);
+    d->leader = 0;
+}
+
 static int ensure_store(struct daemon *d)
 {
     char err[512];
@@ -218,11 +229,7 @@ static int ensure_store(struct daemon *d)
 
     if (d->store && store_ping(d->store))
         return 0;
-    if (d->store) {
-        log_warn("main", "lost the database connection; reconnecting");
-        set_store(d, NULL);
-        d->leader = 0;
-    }
+    drop_store(d);
     if (now < d->next_db_try_ms)
         return -1;
     struct store *st =
@@ -291,7 +298,7 @@ static void run_due_sources(struct daemon *d, int force)
 
 static int compute_and_publish(struct daemon *d, struct buf *page_out)
 {
-    struct model m;
+    struct model m, scratch, *show = &m;
     struct buf page;
     char err[1024];
     struct ldate today = today_for(d->cfg);
@@ -299,6 +306,7 @@ static int compute_and_publish(struct daemon *d, struct buf *page_out)
 
     buf_init(&page);
     memset(&m, 0, sizeof m);
+    memset(&scratch, 0, sizeof scratch);
     if (d->store) {
         if (model_compute(store_conn(d->store), d->cfg, &today, &m, err, sizeof err) != 0) {
             log_err("rates", "%s", err);
@@ -307,16 +315,25 @@ static int compute_and_publish(struct daemon *d, struct buf *page_out)
             rc = 0;
         }
     }
-    m.leader = d->leader;
+    /* While the database is away the last indicators stay on the page: a scrape must not
+     * see every family vanish, only onestop_database_up fall to 0. */
+    if (rc != 0 && d->held.computed_at != 0)
+        show = &d->held;
+    /* /readyz and the page must agree, so a dead connection is dropped here already. */
+    if (d->store && rc != 0 && !store_ping(d->store))
+        drop_store(d);
+    show->leader = d->leader;
+    show->database_up = d->store != NULL;
     struct source_status *st = calloc(d->nsrcs ? d->nsrcs : 1, sizeof *st);
     for (size_t i = 0; st && i < d->nsrcs; i++)
         st[i] = d->srcs[i].st;
     /* The leader evaluates the alert rules on a model that computed (a standby nothing);
-     * fills m's alert families and the /api/v1/alerts snapshot either way. */
+     * fills m's alert families and the /api/v1/alerts snapshot either way. A held model
+     * keeps the alerts it was shown with. */
     if (st)
-        alert_run(d->alerts, d->store ? store_conn(d->store) : NULL, d->leader, d->cfg, &m, st,
-                  d->nsrcs, d->snap);
-    if (!st || met_render(&m, st, d->nsrcs, &page) != 0 || page.oom) {
+        alert_run(d->alerts, d->store ? store_conn(d->store) : NULL, d->leader, d->cfg,
+                  show == &m ? &m : &scratch, st, d->nsrcs, d->snap);
+    if (!st || met_render(show, st, d->nsrcs, &page) != 0 || page.oom) {
         log_err("main", "out of memory rendering /metrics");
         rc = -1;
     } else if (page_out) {
@@ -329,10 +346,14 @@ static int compute_and_publish(struct daemon *d, struct buf *page_out)
         snapshot_set_metrics(d->snap, data, len);
     }
     buf_free(&page);
-    model_clear(&m);
+    model_clear(&scratch);
     if (rc == 0) {
+        model_clear(&d->held);
+        d->held = m;
         d->computed_for = today;
         d->dirty = 0;
+    } else {
+        model_clear(&m);
     }
     return rc;
 }
@@ -538,6 +559,7 @@ static void teardown(struct daemon *d)
     set_store(d, NULL);
     fetch_free(d->fetcher);
     snapshot_free(d->snap);
+    model_clear(&d->held);
     cfg_free(d->cfg);
 }
 

@@ -532,6 +532,11 @@ int met_render(const struct model *m, const struct source_status *src, size_t ns
            "1 when this instance is the writer (holds the database lock), 0 otherwise");
     sample0(out, "onestop_leader", m->leader ? 1.0 : 0.0);
 
+    family(out, "onestop_database_up", "gauge",
+           "1 when the database answered at the last computation; 0 while it is unreachable "
+           "(the indicators are then the last ones computed)");
+    sample0(out, "onestop_database_up", m->database_up ? 1.0 : 0.0);
+
     return out->oom ? -1 : 0;
 }
 

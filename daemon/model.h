@@ -98,7 +98,8 @@ struct model {
 
     double targets[TGT_COUNT]; /* NaN when unknown (no on-time baseline) */
 
-    int leader; /* this instance is the writer */
+    int leader;      /* this instance is the writer */
+    int database_up; /* the main connection answered when this page was rendered */
 
     /* Filled by the alert module after the computation (alerts.h), not by model_compute. */
     struct model_alert *alerts; /* firing alerts, sorted */

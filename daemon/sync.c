@@ -121,8 +121,10 @@ static int sync_keyset(const struct sync_run *run, const struct feed_desc *fd, c
 
     sync_fetch_opts(cfg, &o);
     rec_batch_init(&b, fd->kind);
-    if (store_get_cursor(run->store, cfg->name, fd->name, cur.time, &key, err, errlen) != 0)
+    if (store_get_cursor(run->store, cfg->name, fd->name, cur.time, &key, err, errlen) != 0) {
+        rc = SYNC_DB_ERROR;
         goto cleanup;
+    }
     cur.key = key;
     if (cfg->overlap_s > 0 && cur.time[0] &&
         sync_time_minus(cur.time, cfg->overlap_s, cur.time) == 0) {
@@ -139,8 +141,10 @@ static int sync_keyset(const struct sync_run *run, const struct feed_desc *fd, c
         rec_batch_init(&b, fd->kind);
         if (fetch_page(run->f, ad, &o, fd, &cur, 0, &b, &more, err, errlen) != 0)
             goto cleanup;
-        if (store_keyset_page(run->store, cfg->name, fd, &b, err, errlen) != 0)
+        if (store_keyset_page(run->store, cfg->name, fd, &b, err, errlen) != 0) {
+            rc = SYNC_DB_ERROR;
             goto cleanup;
+        }
         count_batch(run->st, &b);
         if (run->tick)
             run->tick(run->tick_ctx);
@@ -200,8 +204,10 @@ static int sync_whole(const struct sync_run *run, const struct feed_desc *fd, ch
             goto cleanup;
         }
     }
-    if (store_replace_whole(run->store, ad->cfg->name, fd, &all, err, errlen) != 0)
+    if (store_replace_whole(run->store, ad->cfg->name, fd, &all, err, errlen) != 0) {
+        rc = SYNC_DB_ERROR;
         goto cleanup;
+    }
     count_batch(run->st, &all);
     log_info("sync", "%s/%s: %ld page(s), %zu record(s) replaced", ad->cfg->name, fd->name, n,
              all.nrecs);
@@ -228,7 +234,10 @@ int sync_source(struct store *store, struct fetcher *f, struct adapter *ad,
         else
             rc = sync_whole(&run, feeds[i], err, errlen);
     }
-    if (rc == 0) {
+    if (rc == SYNC_DB_ERROR) {
+        /* The feed answered; the database failed. The source's health is the feed's. */
+        snprintf(st->last_error, sizeof st->last_error, "%s", err);
+    } else if (rc == 0) {
         st->up = 1;
         st->synced = 1;
         st->consecutive_failures = 0;

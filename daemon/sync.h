@@ -16,8 +16,11 @@
  * counters in st. stop (may be NULL) interrupts between pages and during backoff.
  * tick (may be NULL) is called after every stored page, so the caller can keep the
  * watchdog and the heartbeat going during a long sync.
- * Returns 0, or -1 with err (st->last_error holds it too).
+ * Returns 0, or -1 with err (st->last_error holds it too) when the feed failed, or
+ * SYNC_DB_ERROR with err when the database did: that leaves st's health as it was, since
+ * onestop_source_up speaks of the feed.
  */
+#define SYNC_DB_ERROR (-2)
 typedef void (*sync_tick_fn)(void *ctx);
 
 int sync_source(struct store *store, struct fetcher *f, struct adapter *ad,

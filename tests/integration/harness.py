@@ -96,6 +96,15 @@ class PgCluster:
     def scalar(self, sql):
         return self.psql("onestop", sql)[0][0]
 
+    def crash(self):
+        """Stops the server in immediate mode: no checkpoint, clients cut off, as a crash."""
+        self._run(["pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop"])
+
+    def start(self):
+        """Starts it again (crash recovery runs first)."""
+        self._run(["pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-t",
+                   "60", "start"])
+
     def stop(self):
         try:
             self._run(["pg_ctl", "-D", self.data, "-m", "immediate", "stop"])
