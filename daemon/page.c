@@ -276,6 +276,7 @@ static const char STYLE[] =
     "table.data .n{text-align:right;white-space:nowrap}"
     "table.data thead th.n{white-space:normal;min-width:5.5em}"
     "#agencies tbody th{min-width:15em}"
+    "#agencies td:first-child,#overdue td:first-child{width:2.5em}"
     "table.data tbody tr:nth-child(even){background:#f8fafc}"
     "table.data tr.total{background:#edf3fc!important;font-weight:700}"
     "table.data tbody th{font-weight:600}"
@@ -851,8 +852,8 @@ static void render_chart(struct buf *out, const char *id, const char *title, con
         }
     buf_printf(out, "<figure>\n<figcaption id=\"%s-cap\">%s</figcaption>\n", id, title);
     buf_printf(out,
-               "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-labelledby=\"%s-t %s-d\" "
-               "xmlns=\"http://www.w3.org/2000/svg\">\n<title id=\"%s-t\">%s, ",
+               "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-labelledby=\"%s-t %s-d\">\n<title "
+               "id=\"%s-t\">%s, ",
                SVG_W, SVG_H, id, id, id, title);
     page_escape(out, who);
     buf_puts(out, ", 90 ngày đến ");
@@ -885,8 +886,8 @@ static void render_chart(struct buf *out, const char *id, const char *title, con
     /* x labels every 15 days, ending on today. */
     for (int i = (TREND_DAYS - 1) % 15; i < TREND_DAYS; i += 15) {
         d = ldate_add_days(first, i);
-        buf_printf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%02d/%02d</text>\n",
-                   px(i), SVG_H - 10, d.d, d.m);
+        buf_printf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\">%02d/%02d</text>\n", px(i),
+                   SVG_H - 10, i == TREND_DAYS - 1 ? "end" : "middle", d.d, d.m);
     }
     buf_printf(out, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"#9aa5b1\"/>\n", PLOT_L,
                SVG_W - PLOT_R, SVG_H - PLOT_B, SVG_H - PLOT_B);
