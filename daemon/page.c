@@ -298,7 +298,7 @@ static const char STYLE[] =
     "footer .wrap{padding:10px 16px}"
     "@media (max-width:640px){h1{font-size:19px}.card .val{font-size:26px}"
     ".charts{grid-template-columns:1fr}table.data{font-size:13px}"
-    "table.data th,table.data td{padding:5px 6px}}"
+    "table.data th,table.data td{padding:5px 6px}#agencies tbody th{min-width:9.5em}}"
     "@media print{@page{size:A4 portrait;margin:12mm 10mm}"
     "body{background:#fff;font-size:10pt;color:#000}"
     "header.top{background:none;color:#000;border-bottom:2px solid #000}"
