@@ -162,10 +162,17 @@ int site_publish(struct site *s, PGconn *conn, const struct config *cfg, const s
         .province = cfg ? cfg->province : NULL,
         .baseline_configured = cfg && !isnan(cfg->on_time_baseline),
     };
+    int64_t t0 = util_now_ms();
     p = render_all(&in);
     trend_clear(&trend);
     if (!p)
         return -1;
+    size_t bytes = 0;
+    for (size_t i = 0; i < p->n; i++)
+        bytes += p->v[i].len;
+    /* The cost grows with agencies x periods: worth seeing on a large province. */
+    log_debug("page", "rendered %zu status page(s), %zu KiB, in %lld ms", p->n, bytes / 1024,
+              (long long)(util_now_ms() - t0));
     snapshot_set_pages(snap, p);
     return 0;
 }
