@@ -11,6 +11,7 @@
 #include <utf8proc.h>
 
 #include "log.h"
+#include "overdue_page.h"
 #include "pgutil.h"
 #include "rates.h"
 #include "util.h"
@@ -506,6 +507,8 @@ void api_handle(void *ctx, const struct http_request *req, struct http_reply *ou
         handle_report(a, req, out);
     else if (strcmp(req->path, "/api/v1/overdue") == 0)
         handle_overdue(a, req, out);
+    else if (strcmp(req->path, "/qua-han") == 0)
+        overdue_page_handle(api_handle, a, req, out); /* HTML view of /api/v1/overdue */
     else
         http_reply_error(out, 404, NULL, "no such endpoint");
 }

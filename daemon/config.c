@@ -84,6 +84,8 @@ static const struct cfg_option options[] = {
     {"metrics", "period_mode", OT_PERIOD_MODE, C(period_mode), "calendar", 0, 0, 0, 0,
      "calendar, or report: the national reporting cut-off (month M runs from the 15th of M-1 "
      "to the 14th of M; labels get a report: prefix)."},
+    {"metrics", "province", OT_STRING, C(province), NULL, 0, 0, 0, 0,
+     "Name shown at the top of the status page (GET /), e.g. Tỉnh Quảng Nam. Unset: no name."},
 
     {"targets", "online_dossier_ratio", OT_RATIO, C(target_online_dossier), "0.25", 0, 0, 0, 0,
      "Target of onestop_online_dossier_ratio (0 to 1)."},

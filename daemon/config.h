@@ -54,6 +54,7 @@ struct config {
     long metrics_interval_s;
     char *as_of; /* "YYYY-MM-DD" or NULL: pins "now" */
     enum period_mode period_mode;
+    char *province; /* shown on the status page; NULL = none */
 
     /* [targets] */
     double target_online_dossier;   /* 0.25 */

@@ -20,6 +20,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "netaddr.h"
+#include "page.h"
+#include "site.h"
 #include "util.h"
 #include "version.h"
 
@@ -41,20 +43,6 @@ struct http_server {
     int capturing;       /* under log_mu: http_start is waiting for MHD_start_daemon */
     char start_err[256]; /* the first library message while capturing */
 };
-
-static const char LANDING[] =
-    "<!DOCTYPE html>\n"
-    "<html lang=\"en\"><head><meta charset=\"utf-8\"><title>onestopd</title></head>\n"
-    "<body><h1>onestopd " ONESTOP_VERSION "</h1>\n"
-    "<p>Administrative-reform indicators from iGate and VNPost.</p>\n"
-    "<ul>\n"
-    "<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>\n"
-    "<li><a href=\"/healthz\">/healthz</a>: liveness</li>\n"
-    "<li><a href=\"/readyz\">/readyz</a>: readiness</li>\n"
-    "<li><a href=\"/api/v1/alerts\">/api/v1/alerts</a>: pending and firing alerts</li>\n"
-    "<li><a href=\"/api/v1/report\">/api/v1/report</a>: "
-    "report API (?from=YYYY-MM-DD&amp;to=YYYY-MM-DD[&amp;agency=CODE][&amp;format=json|csv])</li>\n"
-    "</ul></body></html>\n";
 
 /* The format attribute tells the compiler fmt is checked by MHD, not a stray string. */
 __attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -99,6 +87,8 @@ static MHD_RESULT send_reply(struct MHD_Connection *c, const struct http_reply *
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    if (r->content_type && strncmp(r->content_type, "text/html", 9) == 0)
+        MHD_add_response_header(resp, "Content-Security-Policy", PAGE_CSP);
     if (r->content_disposition)
         MHD_add_response_header(resp, "Content-Disposition", r->content_disposition);
     if (r->retry_after_s > 0) {
@@ -219,6 +209,17 @@ static const char *get_arg(void *conn, const char *name)
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* The status page: rendered by the main loop into the snapshot (site.c), only copied here. */
+static MHD_RESULT serve_page(struct http_server *h, struct MHD_Connection *c)
+{
+    struct http_reply r = {0};
+
+    site_reply(h->o.snap, get_arg(c, "agency"), get_arg(c, "period"), &r);
+    if (!r.body)
+        return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
+    return send_reply(c, &r, 0);
+}
+
 static MHD_RESULT serve_api(struct http_server *h, struct MHD_Connection *c, const char *url)
 {
     struct http_reply r = {0};
@@ -253,14 +254,8 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char *ur
         r.len = r.body ? strlen(r.body) : 0;
         return send_reply(c, &r, 1);
     }
-    if (strcmp(url, "/") == 0) {
-        struct http_reply r = {
-            .status = MHD_HTTP_OK, .content_type = CT_HTML, .body = xstrdup(LANDING)};
-        if (!r.body)
-            return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
-        r.len = strlen(r.body);
-        return send_reply(c, &r, 0);
-    }
+    if (strcmp(url, "/") == 0)
+        return serve_page(h, c);
     if (strcmp(url, "/metrics") == 0)
         return serve_metrics(h, c);
     if (strcmp(url, "/healthz") == 0)
@@ -270,6 +265,8 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char *ur
     if (strcmp(url, "/api/v1/alerts") == 0)
         return serve_alerts(h, c);
     if (strcmp(url, "/api") == 0 || strncmp(url, "/api/", 5) == 0)
+        return serve_api(h, c, url);
+    if (strcmp(url, "/qua-han") == 0) /* the overdue list as HTML: the API's database pool */
         return serve_api(h, c, url);
     return send_text(c, MHD_HTTP_NOT_FOUND, xstrdup("not found\n"));
 }

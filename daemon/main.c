@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "model.h"
 #include "sdnotify.h"
+#include "site.h"
 #include "snapshot.h"
 #include "store.h"
 #include "sync.h"
@@ -49,6 +50,7 @@ struct daemon {
     struct http_server *http;
     struct api *api;
     struct alerts *alerts;
+    struct site *site; /* the status pages (GET /) */
     struct src *srcs;
     size_t nsrcs;
     int leader;
@@ -339,6 +341,11 @@ static int compute_and_publish(struct daemon *d, struct buf *page_out)
     } else if (page_out) {
         buf_append(page_out, page.data, page.len);
     }
+    /* The status pages come from the same model and source states (--once serves none). */
+    if (st && !d->cli.once &&
+        site_publish(d->site, d->store ? store_conn(d->store) : NULL, d->cfg, &m, st, d->nsrcs,
+                     d->snap) != 0)
+        log_err("main", "out of memory rendering the status page");
     free(st);
     if (!page.oom && page.len > 0) {
         size_t len;
@@ -532,7 +539,8 @@ static int setup(struct daemon *d)
     d->snap = snapshot_new();
     d->api = api_new(d->cfg);
     d->alerts = alert_new(d->cli.once); /* threads after curl_global_init; --once: inert */
-    if (!d->fetcher || !d->snap || !d->api || !d->alerts) {
+    d->site = site_new();
+    if (!d->fetcher || !d->snap || !d->api || !d->alerts || !d->site) {
         log_err("main", "out of memory");
         return EX_OSERR;
     }
@@ -555,6 +563,7 @@ static void teardown(struct daemon *d)
     http_stop(d->http);
     alert_free(d->alerts); /* before the store: unsent notifications stay queued there */
     api_free(d->api);
+    site_free(d->site);
     free_sources(d->srcs, d->nsrcs);
     set_store(d, NULL);
     fetch_free(d->fetcher);

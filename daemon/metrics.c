@@ -331,9 +331,8 @@ static void render_proc_ratios(const struct model *m, int computed, struct buf *
 
 /* ---- targets ---- */
 
-/* The ratio an indicator compares for one agency row in period k; NaN when absent. */
-static double indicator_ratio(const struct model *m, enum target_indicator ind,
-                              const struct b06_row *r, const char *agency)
+double met_indicator_ratio(const struct model *m, enum target_indicator ind,
+                           const struct b06_row *r, const char *agency)
 {
     const struct proc_counts *p;
 
@@ -350,6 +349,14 @@ static double indicator_ratio(const struct model *m, enum target_indicator ind,
         return proc_ratio(p, ind == TGT_ONLINE_PROCEDURE ? PR_ONLINE : PR_POSTAL);
     }
     return NAN;
+}
+
+int met_target_met(enum target_indicator ind, double ratio, double target)
+{
+    if (isnan(ratio) || isnan(target))
+        return -1;
+    /* The plan asks to beat the previous year: on time must be strictly greater. */
+    return ind == TGT_ON_TIME ? ratio > target : ratio >= target;
 }
 
 static void render_targets(const struct model *m, int computed, struct buf *out)
@@ -379,10 +386,10 @@ static void render_targets(const struct model *m, int computed, struct buf *out)
             const struct b06_table *tab = &m->tables[k];
             for (size_t i = 0; i <= tab->nrows; i++) {
                 const char *agency = row_agency(tab, i);
-                double v = indicator_ratio(m, (enum target_indicator)t, row_at(tab, i), agency);
-                if (isnan(v))
+                double v = met_indicator_ratio(m, (enum target_indicator)t, row_at(tab, i), agency);
+                int ok = met_target_met((enum target_indicator)t, v, target);
+                if (ok < 0)
                     continue;
-                int ok = t == TGT_ON_TIME ? v > target : v >= target;
                 SAMPLE(out, met_name, ok ? 1.0 : 0.0, {"indicator", model_target_names[t]},
                        {"agency", agency}, {"period", m->periods[k].label});
             }

@@ -21,6 +21,15 @@ int met_render(const struct model *m, const struct source_status *src, size_t ns
  * virtual memory, max fds) read from /proc/self now. 0 or -1. */
 int met_render_process(struct buf *out);
 
+/* The ratio that target indicator ind compares for row r (of any period table; agency
+ * "ALL" is the province), as onestop_target_met uses it: the row's own ratio, or the
+ * agency's catalogue ratio. NaN when absent. Shared so the status page shows the same. */
+double met_indicator_ratio(const struct model *m, enum target_indicator ind,
+                           const struct b06_row *r, const char *agency);
+/* 1 when ratio meets target (>=; strictly > for on_time), 0 when not, -1 when either
+ * is NaN (onestop_target_met is then absent). */
+int met_target_met(enum target_indicator ind, double ratio, double target);
+
 /* Appends a label value escaped per the text format (\\, \", \n). */
 void met_escape_label(struct buf *out, const char *v);
 /* Formats a sample value: integers without exponent, NaN/Inf as Prometheus spells them. */

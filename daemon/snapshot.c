@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "site.h"
 #include "util.h"
 
 struct snapshot {
@@ -18,8 +19,9 @@ struct snapshot {
     int all_synced;
     char *alerts; /* GET /api/v1/alerts body; NULL until the first evaluation */
     size_t alerts_len;
-    char *status;         /* NULL when never set */
-    int64_t heartbeat_ms; /* util_now_ms() of the last heartbeat */
+    struct site_pages *pages; /* the status pages; NULL until the first render */
+    char *status;             /* NULL when never set */
+    int64_t heartbeat_ms;     /* util_now_ms() of the last heartbeat */
 };
 
 struct snapshot *snapshot_new(void)
@@ -44,6 +46,7 @@ void snapshot_free(struct snapshot *s)
     pthread_mutex_destroy(&s->mu);
     free(s->page);
     free(s->alerts);
+    site_pages_free(s->pages);
     free(s->status);
     free(s);
 }
@@ -101,6 +104,37 @@ void snapshot_set_metrics(struct snapshot *s, char *page, size_t len)
 void snapshot_set_alerts(struct snapshot *s, char *json, size_t len)
 {
     swap_buffer(s, s ? &s->alerts : NULL, s ? &s->alerts_len : NULL, json, len);
+}
+
+void snapshot_set_pages(struct snapshot *s, struct site_pages *pages)
+{
+    struct site_pages *old;
+
+    if (!s) {
+        site_pages_free(pages);
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    old = s->pages;
+    s->pages = pages;
+    pthread_mutex_unlock(&s->mu);
+    site_pages_free(old); /* outside the lock: requests only ever hold copies */
+}
+
+int snapshot_get_page(struct snapshot *s, const char *agency, const char *period, char **html,
+                      size_t *len, unsigned *status)
+{
+    int rc = 0;
+
+    *html = NULL;
+    *len = 0;
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    if (s->pages)
+        rc = site_pages_copy(s->pages, agency, period, html, len, status) == 0 ? 1 : -1;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }
 
 void snapshot_set_state(struct snapshot *s, int db_up, int all_synced, const char *status)

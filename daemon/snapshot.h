@@ -15,6 +15,9 @@ void snapshot_set_metrics(struct snapshot *s, char *page, size_t len);
 void snapshot_set_state(struct snapshot *s, int db_up, int all_synced, const char *status);
 /* Replaces the GET /api/v1/alerts body (JSON); takes ownership of json (malloc'd). */
 void snapshot_set_alerts(struct snapshot *s, char *json, size_t len);
+/* Replaces the rendered status pages (site.h); takes ownership of pages. */
+struct site_pages;
+void snapshot_set_pages(struct snapshot *s, struct site_pages *pages);
 /* The main loop calls this every tick; /healthz fails when it stops for too long. */
 void snapshot_heartbeat(struct snapshot *s);
 
@@ -24,6 +27,10 @@ void snapshot_heartbeat(struct snapshot *s);
 int snapshot_get_metrics(struct snapshot *s, char **page, size_t *len);
 /* Like snapshot_get_metrics, for the alerts JSON. */
 int snapshot_get_alerts(struct snapshot *s, char **json, size_t *len);
+/* A copy of the status page for agency and period (site_pages_copy() says which and sets
+ * *status). 1 with the copy, 0 when no pages were set yet, -1 when out of memory. */
+int snapshot_get_page(struct snapshot *s, const char *agency, const char *period, char **html,
+                      size_t *len, unsigned *status);
 void snapshot_get_state(struct snapshot *s, int *db_up, int *all_synced, char **status,
                         double *heartbeat_age_s);
 

@@ -9,6 +9,7 @@ PKGS=(
   postgresql-15 postgresql-client-15
   python3 curl ca-certificates procps
   prometheus prometheus-alertmanager
+  chromium  # the status page's integration test loads it in headless Chromium
   dpkg-dev file systemd man-db systemd-container  # packaging tests: dpkg-shlibdeps, systemd-analyze, man, nspawn
 )
 missing=()

@@ -17,6 +17,8 @@
 
 #include "http.h"
 #include "metrics.h"
+#include "page.h"
+#include "site.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -186,19 +188,35 @@ static int teardown(void **state)
 
 /* ---- tests ---- */
 
-static void test_landing(void **state)
+/* GET / is the status page the main loop renders into the snapshot (site.c): before the
+ * first render a short 503, then what site_publish left there, with its CSP. */
+static void test_status_page(void **state)
 {
     struct fixture *f = *state;
+    struct model m;
+    struct site *site = site_new();
     struct resp r;
+
+    assert_non_null(site);
     get(f->port, "/", &r);
-    assert_int_equal(r.status, 200);
+    assert_int_equal(r.status, 503);
     ASSERT_HEADER(&r, "Content-Type", "text/html; charset=utf-8");
     ASSERT_HEADER(&r, "Cache-Control", "no-store");
+    ASSERT_HEADER(&r, "Content-Security-Policy", PAGE_CSP);
+    ASSERT_HEADER(&r, "Retry-After", "5");
+    resp_free(&r);
+
+    memset(&m, 0, sizeof m); /* never computed */
+    assert_int_equal(site_publish(site, NULL, NULL, &m, NULL, 0, f->snap), 0);
+    get(f->port, "/?agency=X&period=2022", &r);
+    assert_int_equal(r.status, 503);
+    ASSERT_HEADER(&r, "Content-Security-Policy", PAGE_CSP);
+    assert_non_null(strstr(r.body.data, "<html lang=\"vi\">"));
     assert_non_null(strstr(r.body.data, "href=\"/metrics\""));
     assert_non_null(strstr(r.body.data, "href=\"/healthz\""));
     assert_non_null(strstr(r.body.data, "href=\"/readyz\""));
-    assert_non_null(strstr(r.body.data, "href=\"/api/v1/report\""));
     resp_free(&r);
+    site_free(site);
 }
 
 static void test_metrics_before_and_after_page(void **state)
@@ -564,7 +582,7 @@ static void test_snapshot(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_landing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_before_and_after_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_healthz, setup, teardown),
         cmocka_unit_test(test_healthz_stale),

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* site: the status pages in the snapshot. The main loop renders every page (the province
+ * and each agency, in each current period) whenever it publishes a computation, on its own
+ * thread; GET / then only looks a page up and copies it, like /metrics. */
+#ifndef ONESTOP_SITE_H
+#define ONESTOP_SITE_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "http.h"
+#include "model.h"
+#include "snapshot.h"
+
+/* The main loop's state for the pages (the trend's cache of past days). */
+struct site;
+
+struct site *site_new(void);
+void site_free(struct site *s);
+
+/*
+ * Renders every page from m (computed or not) and the sources, with the trend read through
+ * conn (may be NULL: the days read before are kept), and hands them to snap. Main thread.
+ * 0, or -1 when out of memory (snap keeps the pages it had; a failed trend read only logs).
+ */
+int site_publish(struct site *s, PGconn *conn, const struct config *cfg, const struct model *m,
+                 const struct source_status *src, size_t nsrc, struct snapshot *snap);
+
+/* A set of rendered pages; immutable once built. The snapshot owns the current one. */
+struct site_pages;
+
+void site_pages_free(struct site_pages *p);
+/*
+ * Copies the page of agency (NULL or "": the province) in period (a /metrics period label;
+ * NULL or "": the year) into *html (caller frees). *status is 200, 404 (unknown agency or
+ * period: the not-found page) or 503 (nothing computed yet). 0, or -1 when out of memory.
+ */
+int site_pages_copy(const struct site_pages *p, const char *agency, const char *period, char **html,
+                    size_t *len, unsigned *status);
+
+/* GET /?agency=&period= from the snapshot, on an HTTP thread. Always fills out. */
+void site_reply(struct snapshot *snap, const char *agency, const char *period,
+                struct http_reply *out);
+
+#endif
