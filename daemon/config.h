@@ -5,14 +5,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "period.h"
 #include "util.h"
 
 #define CFG_DEFAULT_PATH "/etc/onestopd/onestopd.conf"
-
-enum period_mode {
-    PERIOD_CALENDAR = 0,
-    PERIOD_REPORT = 1,
-};
 
 /* One [source.NAME] section. Strings are owned by the config. */
 struct source_cfg {
