@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "ini.h"
 #include "log.h"
 #include "netaddr.h"
 #include "redact.h"
@@ -805,103 +806,13 @@ static int start_section(struct parser *ps, const char *name)
     return 0;
 }
 
-/* Trims leading and trailing blanks in place; returns the new start. */
-static char *trim(char *s)
+/* One key = value of the open section. */
+static int set_key(struct parser *ps, const char *key, const char *val)
 {
-    char *e;
-
-    while (is_ws(*s))
-        s++;
-    e = s + strlen(s);
-    while (e > s && is_ws(e[-1]))
-        *--e = '\0';
-    return s;
-}
-
-/* Rest of a line after a value or a section header: blank or a comment. */
-static int rest_is_empty(const char *s)
-{
-    while (is_ws(*s))
-        s++;
-    return *s == '\0' || *s == ';' || *s == '#';
-}
-
-/* The value part after '=': strips an inline comment (a ';' or '#' at the start or after
- * a blank), blanks, and one pair of double quotes. Returns the value (inside s) or NULL
- * with msg. */
-static char *parse_value(char *s, char *msg, size_t msglen)
-{
-    char *v = s;
-
-    while (is_ws(*v))
-        v++;
-    if (*v == '"') {
-        char *close = strchr(v + 1, '"');
-        if (close == NULL) {
-            snprintf(msg, msglen, "unterminated quoted value");
-            return NULL;
-        }
-        if (!rest_is_empty(close + 1)) {
-            snprintf(msg, msglen, "unexpected text after the closing quote");
-            return NULL;
-        }
-        *close = '\0';
-        return v + 1;
-    }
-    for (char *p = v; *p; p++) {
-        if ((*p == ';' || *p == '#') && (p == v || is_ws(p[-1]))) {
-            *p = '\0';
-            break;
-        }
-    }
-    return trim(v);
-}
-
-static int valid_key(const char *k)
-{
-    if (*k == '\0')
-        return 0;
-    for (; *k; k++) {
-        if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_'))
-            return 0;
-    }
-    return 1;
-}
-
-static int parse_line(struct parser *ps, char *line)
-{
-    char *p = trim(line), *eq, *key, *val;
     char msg[640], label[96];
     const struct cfg_option *o = NULL;
     size_t idx = 0;
     void *base;
-
-    if (*p == '\0' || *p == ';' || *p == '#')
-        return 0;
-
-    if (*p == '[') {
-        char *close = strchr(p, ']');
-        if (close == NULL || !rest_is_empty(close + 1))
-            return perr(ps, ps->line, "malformed section header (expected [name])");
-        *close = '\0';
-        if (end_section(ps) < 0)
-            return -1;
-        return start_section(ps, trim(p + 1));
-    }
-
-    eq = strchr(p, '=');
-    if (eq == NULL)
-        return perr(ps, ps->line, "malformed line (expected key = value or [section])");
-    *eq = '\0';
-    key = trim(p);
-    if (!valid_key(key))
-        return perr(ps, ps->line,
-                    "malformed line (expected key = value, a key being a-z 0-9 and _)");
-    val = parse_value(eq + 1, msg, sizeof(msg));
-    if (val == NULL)
-        return perr(ps, ps->line, "%s: %s", key, msg);
-    if (ps->section == NULL)
-        return perr(ps, ps->line, "key \"%s\" outside any section", key);
 
     section_label(ps, label, sizeof(label));
     for (idx = 0; idx < NOPTS; idx++) {
@@ -938,11 +849,10 @@ int cfg_load(const char *path, struct config **out, char *err, size_t errlen)
 {
     struct parser ps;
     struct config *cfg = NULL;
-    FILE *fp = NULL;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int rc = -1;
+    struct ini *r = NULL;
+    struct ini_item it = {0};
+    char msg[768];
+    int rc = -1, n;
 
     memset(&ps, 0, sizeof(ps));
     ps.path = path;
@@ -966,27 +876,22 @@ int cfg_load(const char *path, struct config **out, char *err, size_t errlen)
         goto cleanup;
     }
 
-    fp = fopen(path, "re");
-    if (fp == NULL) {
-        perr(&ps, 0, "cannot open: %s", strerror(errno));
+    r = ini_open(path, msg, sizeof(msg));
+    if (r == NULL) {
+        perr(&ps, 0, "%s", msg);
         goto cleanup;
     }
-    while ((n = getline(&line, &cap, fp)) >= 0) {
-        char *s = line;
-        ps.line++;
-        if ((size_t)n != strlen(line)) {
-            perr(&ps, ps.line, "malformed line (contains a NUL byte)");
+    while ((n = ini_next(r, &it, msg, sizeof(msg))) > 0) {
+        ps.line = it.line;
+        if (it.kind == INI_SECTION) {
+            if (end_section(&ps) < 0 || start_section(&ps, it.name) < 0)
+                goto cleanup;
+        } else if (set_key(&ps, it.key, it.value) < 0) {
             goto cleanup;
         }
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        if (ps.line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
-            s += 3; /* a UTF-8 byte order mark, as some editors write */
-        if (parse_line(&ps, s) < 0)
-            goto cleanup;
     }
-    if (ferror(fp)) {
-        perr(&ps, 0, "read error: %s", strerror(errno));
+    if (n < 0) {
+        perr(&ps, it.line, "%s", msg);
         goto cleanup;
     }
     if (end_section(&ps) < 0 || check_global(&ps) < 0)
@@ -997,12 +902,7 @@ int cfg_load(const char *path, struct config **out, char *err, size_t errlen)
     rc = 0;
 
 cleanup:
-    if (line) {
-        explicit_bzero(line, cap); /* the buffer held every line, keep no copy around */
-        free(line);
-    }
-    if (fp)
-        fclose(fp);
+    ini_close(r);
     free(ps.src_seen);
     free(ps.dir);
     cfg_free(cfg);
