@@ -142,13 +142,6 @@ static const struct cfgopt source_opts[] = {
 #undef CONF
 #undef SRC
 
-/* A section of the table: its name and its rows. */
-struct cfg_section {
-    const char *name;
-    const struct cfgopt *opts;
-    size_t nopts;
-};
-
 #define SECTION(name, rows)                                                                        \
     {                                                                                              \
         (name), (rows), ARRAY_LEN(rows)                                                            \
@@ -164,6 +157,17 @@ static const struct cfg_section sections[] = {
 static const struct cfg_section source_section = SECTION("source", source_opts);
 
 #define NSECTIONS ARRAY_LEN(sections)
+
+const struct cfg_section *cfg_sections(size_t *n)
+{
+    *n = NSECTIONS;
+    return sections;
+}
+
+const struct cfg_section *cfg_source_section(void)
+{
+    return &source_section;
+}
 
 /* ---- loading ---- */
 
@@ -513,105 +517,4 @@ const struct source_cfg *cfg_find_source(const struct config *cfg, const char *n
             return &cfg->sources[i];
     }
     return NULL;
-}
-
-/* ---- printing ---- */
-
-static int is_ws(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-/* A value as the file would hold it, quoted when it would not read back unquoted. */
-static void print_value(FILE *f, const char *name, const char *v, const char *comment)
-{
-    int quote = v[0] == '\0' || is_ws(v[0]) || is_ws(v[strlen(v) - 1]) || v[0] == '"' ||
-                v[0] == ';' || v[0] == '#' || strstr(v, " ;") || strstr(v, " #") ||
-                strstr(v, "\t;") || strstr(v, "\t#");
-
-    fprintf(f, quote ? "%s = \"%s\"" : "%s = %s", name, v);
-    if (comment)
-        fprintf(f, " ; %s", comment);
-    fputc('\n', f);
-}
-
-static void print_row(FILE *f, const struct cfgopt *o, const void *base)
-{
-    struct buf b;
-    char note[96];
-    int rc;
-
-    buf_init(&b);
-    rc = cfgopt_format(o, base, &b, note, sizeof(note));
-    if (rc == CFGOPT_UNSET)
-        fprintf(f, "; %s = (unset)\n", o->name);
-    else if (rc < 0 || b.oom)
-        fprintf(f, "; %s = (not shown: out of memory)\n", o->name); /* never unmasked */
-    else
-        print_value(f, o->name, b.data ? b.data : "", note[0] ? note : NULL);
-    buf_free(&b);
-}
-
-static void print_rows(FILE *f, const struct cfg_section *sec, const void *base)
-{
-    for (size_t i = 0; i < sec->nopts; i++)
-        print_row(f, &sec->opts[i], base);
-}
-
-void cfg_print(const struct config *cfg, FILE *f)
-{
-    fprintf(f, "; effective configuration of %s\n", cfg->path ? cfg->path : "(defaults)");
-    for (size_t i = 0; i < NSECTIONS; i++) {
-        fprintf(f, "\n[%s]\n", sections[i].name);
-        print_rows(f, &sections[i], cfg);
-    }
-    for (size_t s = 0; s < cfg->nsources; s++) {
-        fprintf(f, "\n[source.%s]\n", cfg->sources[s].name);
-        print_rows(f, &source_section, &cfg->sources[s]);
-    }
-}
-
-/* Markdown table cell text: '|' would end the cell. */
-static void md_text(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '|')
-            fputs("\\|", f);
-        else
-            fputc(*s, f);
-    }
-}
-
-/* One row of the reference. */
-static void reference_row(FILE *f, const char *section, const struct cfgopt *o)
-{
-    char extra[128];
-
-    fprintf(f, "| `[%s]` | `%s` | ", section, o->name);
-    if (o->flags & CFGOPT_REQUIRED)
-        fputs("*required*", f);
-    else if (o->def == NULL)
-        fputs("*unset*", f);
-    else
-        fprintf(f, "`%s`", o->def);
-    fputs(" | ", f);
-    md_text(f, o->help);
-    cfgopt_describe(o, extra, sizeof(extra));
-    md_text(f, extra);
-    fputs(" |\n", f);
-}
-
-void cfg_print_reference(FILE *f)
-{
-    char section[32];
-
-    fputs("| Section | Key | Default | Description |\n", f);
-    fputs("|---|---|---|---|\n", f);
-    for (size_t i = 0; i < NSECTIONS; i++) {
-        for (size_t j = 0; j < sections[i].nopts; j++)
-            reference_row(f, sections[i].name, &sections[i].opts[j]);
-    }
-    snprintf(section, sizeof(section), "%s.NAME", source_section.name);
-    for (size_t j = 0; j < source_section.nopts; j++)
-        reference_row(f, section, &source_section.opts[j]);
 }

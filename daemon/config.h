@@ -3,8 +3,8 @@
 #define ONESTOP_CONFIG_H
 
 #include <stddef.h>
-#include <stdio.h>
 
+#include "cfgopt.h"
 #include "period.h"
 #include "util.h"
 
@@ -88,12 +88,17 @@ struct config {
 int cfg_load(const char *path, struct config **out, char *err, size_t errlen);
 void cfg_free(struct config *cfg);
 
-/* Writes the effective configuration (defaults filled in, secrets masked) to f. */
-void cfg_print(const struct config *cfg, FILE *f);
-
-/* Writes the option reference (name, default, help) as Markdown, for the README. */
-void cfg_print_reference(FILE *f);
-
 const struct source_cfg *cfg_find_source(const struct config *cfg, const char *name);
+
+/* The table, for the printers (cfgprint.c). */
+struct cfg_section {
+    const char *name;
+    const struct cfgopt *opts;
+    size_t nopts;
+};
+/* The global sections ([daemon], [database], ...) in file order; n gets their number. */
+const struct cfg_section *cfg_sections(size_t *n);
+/* The generic keys of every [source.NAME] section; name is "source". */
+const struct cfg_section *cfg_source_section(void);
 
 #endif

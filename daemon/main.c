@@ -16,6 +16,7 @@
 #include "adapter.h"
 #include "alerts.h"
 #include "api.h"
+#include "cfgprint.h"
 #include "cli.h"
 #include "config.h"
 #include "fetch.h"

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "alerts.h"
+#include "cfgprint.h"
 #include "config.h"
 #include "metrics.h"
 #include "model.h"
@@ -979,7 +980,7 @@ static void test_config(void **state)
     assert_int_equal(again->alert_for_s, 0);
     assert_string_equal(again->alert_bearer_token, "tok-123");
     /* Webhook paths may hold secrets (Slack, Teams): printed masked, so they do not read
-     * back as the original (config.c, print_url_option). */
+     * back as the original (cfgopt.c, format_url). */
     assert_null(strstr(out, "/hook"));
     assert_string_equal(again->alert_webhook_urls,
                         "http://127.0.0.1:9095/... https://h.example/...");

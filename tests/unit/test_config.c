@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cfgprint.h"
 #include "config.h"
 #include "util.h"
 
