@@ -53,8 +53,10 @@ struct cfgopt {
 #define CFGOPT_REQUIRED 0x1    /* must be given (reported at the section header) */
 #define CFGOPT_EMPTY_OK 0x2    /* an empty value is allowed */
 #define CFGOPT_STRIP_SLASH 0x4 /* trailing '/' removed (base URLs get paths appended) */
+/* Listings show the section's sub-table (a source's adapter keys) right after this row. */
+#define CFGOPT_SUB_AFTER 0x10
 
-/* Rows and the struct they fill. */
+/* Rows and the struct they fill, e.g. the keys an adapter adds to its sections. */
 struct cfgopt_table {
     const struct cfgopt *opts;
     size_t nopts;

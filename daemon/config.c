@@ -1,4 +1,4 @@
-/* cfg: the INI configuration file, driven by one option table. */
+/* cfg: the configuration: its table of sections and keys, loading and checking a file. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapter.h"
 #include "cfgopt.h"
 #include "ini.h"
 #include "util.h"
@@ -101,27 +100,14 @@ static const struct cfgopt alert_opts[] = {
                 "to a later cycle."),
 };
 
-/* The keys of every [source.NAME] section. */
+/* The keys every [source.NAME] section has; its adapter adds its own (cfg_hooks), which
+ * listings show after base_url. */
 static const struct cfgopt source_opts[] = {
     CFGOPT_STRING("adapter", SRC, adapter, NULL, CFGOPT_REQUIRED,
                   "Adapter that speaks this source's protocol: igate or vnpost."),
-    CFGOPT_URL("base_url", SRC, base_url, NULL, CFGOPT_REQUIRED | CFGOPT_STRIP_SLASH,
+    CFGOPT_URL("base_url", SRC, base_url, NULL,
+               CFGOPT_REQUIRED | CFGOPT_STRIP_SLASH | CFGOPT_SUB_AFTER,
                "Base URL of the API (http:// or https://); the paths below are appended to it."),
-    CFGOPT_URL("token_url", SRC, token_url, NULL, 0,
-               "igate: OAuth2 client-credentials token endpoint (required by the igate "
-               "adapter)."),
-    CFGOPT_STRING("client_id", SRC, client_id, NULL, 0, "igate: OAuth2 client id."),
-    CFGOPT_SECRET_FILE("client_secret_file", SRC, client_secret_file, client_secret, 0,
-                       "igate: file holding the OAuth2 client secret (looked up like "
-                       "password_file)."),
-    CFGOPT_SECRET_FILE("api_key_file", SRC, api_key_file, api_key, 0,
-                       "vnpost: file holding the API key (looked up like password_file)."),
-    CFGOPT_URLPATH("dossier_path", SRC, dossier_path, "/pa/dossier/search", 0,
-                   "igate: path of the dossier search."),
-    CFGOPT_URLPATH("procedure_path", SRC, procedure_path, "/pa/procedure/search", CFGOPT_EMPTY_OK,
-                   "igate: path of the procedure catalogue; empty disables the catalogue."),
-    CFGOPT_URLPATH("shipment_path", SRC, shipment_path, "/bcci/shipments", 0,
-                   "vnpost: path of the shipment search."),
     CFGOPT_DURATION("interval", SRC, interval_s, "300s", 0,
                     "Time between two sync cycles of this source."),
     CFGOPT_LONG("page_size", SRC, page_size, "500", 1, 1000, 0,
@@ -171,21 +157,35 @@ const struct cfg_section *cfg_source_section(void)
 
 /* ---- loading ---- */
 
+/* An adapter as the hooks describe it. */
+struct adapter_keys {
+    const char *name;
+    const struct cfgopt_table *keys;
+};
+
 struct parser {
     const char *path;
+    const struct cfg_hooks *hooks;
     struct cfgopt_env env;
     char *dir; /* directory of the config file */
     struct config *cfg;
+
+    struct adapter_keys *adapters;
+    size_t nadapters;
+    char *adapter_names; /* "igate, vnpost", for messages */
 
     /* the open section */
     const struct cfg_section *section; /* NULL before the first header */
     int sec_line;
     struct source_cfg *src; /* when the open section is a [source.NAME] */
     int *seen;              /* lines its keys were set on (0 = not yet) */
+    /* [source.NAME]: its adapter may come after its keys, so the keys of every adapter
+     * are read, each into its adapter's struct; closing the section keeps its adapter's */
+    void **blocks; /* parallel to adapters */
 
     int sec_opened[NSECTIONS]; /* line each global section was opened on; 0 = not yet */
     int *global_seen;          /* the global sections' rows, one after the other */
-    int *source_seen;          /* source_opts, for the open source section */
+    int *source_seen;          /* source_opts, then each adapter's rows */
 
     char *err;
     size_t errlen;
@@ -215,6 +215,49 @@ static void section_label(const struct parser *ps, char *out, size_t outlen)
         snprintf(out, outlen, "[source.%s]", ps->src->name);
     else
         snprintf(out, outlen, "[%s]", ps->section ? ps->section->name : "");
+}
+
+/* Learns the adapters from the hooks. 0, or -1 when out of memory. */
+static int load_adapters(struct parser *ps)
+{
+    const struct cfgopt_table *keys;
+    size_t n = 0, nrows = source_section.nopts;
+    struct buf names;
+
+    while (ps->hooks && ps->hooks->adapter && ps->hooks->adapter(n, &keys) != NULL)
+        n++;
+    ps->adapters = calloc(n ? n : 1, sizeof(*ps->adapters));
+    ps->blocks = calloc(n ? n : 1, sizeof(*ps->blocks));
+    if (ps->adapters == NULL || ps->blocks == NULL)
+        return -1;
+    buf_init(&names);
+    for (size_t i = 0; i < n; i++) {
+        ps->adapters[i].name = ps->hooks->adapter(i, &ps->adapters[i].keys);
+        nrows += ps->adapters[i].keys->nopts;
+        buf_printf(&names, "%s%s", i ? ", " : "", ps->adapters[i].name);
+    }
+    ps->nadapters = n;
+    ps->adapter_names = buf_steal(&names, NULL);
+    ps->source_seen = calloc(nrows, sizeof(*ps->source_seen));
+    return ps->adapter_names == NULL || ps->source_seen == NULL ? -1 : 0;
+}
+
+static const struct adapter_keys *find_adapter(const struct parser *ps, const char *name)
+{
+    for (size_t i = 0; i < ps->nadapters; i++) {
+        if (strcmp(ps->adapters[i].name, name) == 0)
+            return &ps->adapters[i];
+    }
+    return NULL;
+}
+
+/* Frees the adapter structs of the open source section that it did not keep. */
+static void drop_blocks(struct parser *ps)
+{
+    for (size_t i = 0; i < ps->nadapters; i++) {
+        cfgopt_free(ps->adapters[i].keys, ps->blocks[i]);
+        ps->blocks[i] = NULL;
+    }
 }
 
 static int *seen_of_section(const struct parser *ps, size_t section)
@@ -251,24 +294,34 @@ static int check_required(struct parser *ps, const struct cfgopt *opts, size_t n
     return 0;
 }
 
-/* The keys a source needs depend on its adapter (igate: token_url, client_id and
- * client_secret_file; vnpost: api_key_file), and the adapter's init() is what checks them.
- * It runs here too, on a throwaway adapter, so that --check-config, the start and a reload
- * all reject what the daemon would, at the section's header line. */
+/* Keeps the struct of the section's adapter, then lets the hooks check the whole section
+ * (the keys an adapter needs depend on each other: igate wants token_url, client_id and
+ * client_secret_file), so that --check-config, the start and a reload all reject what the
+ * daemon would, at the section's header line. */
 static int end_source(struct parser *ps)
 {
-    const struct source_cfg *sc = ps->src;
+    struct source_cfg *sc = ps->src;
+    const struct adapter_keys *ak = find_adapter(ps, sc->adapter);
+    size_t k = ak ? (size_t)(ak - ps->adapters) : 0;
+    const int *seen = ps->source_seen + source_section.nopts;
     char msg[512], label[96], prefix[96];
     const char *why = msg;
-    struct adapter *ad;
+
+    if (ak == NULL) /* cannot be: set_key checked the name */
+        return perr(ps, sc->line, "unknown adapter \"%s\"", sc->adapter);
+    for (size_t i = 0; i < k; i++)
+        seen += ps->adapters[i].keys->nopts;
+    if (check_required(ps, ak->keys->opts, ak->keys->nopts, seen) < 0)
+        return -1;
+    sc->keys = ak->keys;
+    sc->opts = ps->blocks[k];
+    ps->blocks[k] = NULL;
+    drop_blocks(ps);
 
     msg[0] = '\0';
-    ad = adp_new(sc, msg, sizeof(msg));
-    if (ad != NULL) {
-        adp_free(ad);
+    if (ps->hooks->check == NULL || ps->hooks->check(sc, msg, sizeof(msg)) == 0)
         return 0;
-    }
-    /* init() says "source.NAME: ..."; the label below names the section already. */
+    /* The check says "source.NAME: ..."; the label below names the section already. */
     snprintf(prefix, sizeof(prefix), "source.%s: ", sc->name);
     if (strncmp(msg, prefix, strlen(prefix)) == 0)
         why = msg + strlen(prefix);
@@ -309,7 +362,7 @@ static int valid_source_name(const char *s)
 static int start_source(struct parser *ps, const char *name, const char *sname, int line)
 {
     struct source_cfg *ns, *src;
-    size_t n = ps->cfg->nsources;
+    size_t n = ps->cfg->nsources, nrows = source_section.nopts;
     char msg[256];
 
     if (!valid_source_name(sname))
@@ -331,7 +384,13 @@ static int start_source(struct parser *ps, const char *name, const char *sname, 
     if (src->name == NULL ||
         cfgopt_defaults(source_opts, ARRAY_LEN(source_opts), src, &ps->env, msg, sizeof(msg)) < 0)
         return perr(ps, line, "out of memory");
-    memset(ps->source_seen, 0, source_section.nopts * sizeof(*ps->source_seen));
+    for (size_t i = 0; i < ps->nadapters; i++) {
+        ps->blocks[i] = cfgopt_new(ps->adapters[i].keys, &ps->env, msg, sizeof(msg));
+        if (ps->blocks[i] == NULL)
+            return perr(ps, line, "out of memory");
+        nrows += ps->adapters[i].keys->nopts;
+    }
+    memset(ps->source_seen, 0, nrows * sizeof(*ps->source_seen));
     ps->section = &source_section;
     ps->src = src;
     ps->seen = ps->source_seen;
@@ -366,6 +425,39 @@ static int start_section(struct parser *ps, const char *name, int line)
     return -1;
 }
 
+/* A key of a [source.NAME] section that is no generic one: every adapter that has it
+ * reads it (so each checks it as it did when all keys were one table), into its struct. */
+static int set_adapter_key(struct parser *ps, const char *key, const char *val, int line)
+{
+    int *seen = ps->source_seen + source_section.nopts;
+    int found = 0;
+    char msg[768], label[96];
+
+    for (size_t i = 0; i < ps->nadapters; i++) {
+        const struct cfgopt_table *t = ps->adapters[i].keys;
+        const struct cfgopt *o = cfgopt_find(t->opts, t->nopts, key);
+        int *at = o ? &seen[o - t->opts] : NULL;
+
+        seen += t->nopts;
+        if (o == NULL)
+            continue;
+        if (*at != 0) {
+            section_label(ps, label, sizeof(label));
+            return perr(ps, line, "duplicate key \"%s\" in section %s (first on line %d)", key,
+                        label, *at);
+        }
+        *at = line;
+        found = 1;
+        if (cfgopt_parse(o, ps->blocks[i], val, &ps->env, msg, sizeof(msg)) < 0)
+            return perr(ps, line, "%s", msg);
+    }
+    if (!found) {
+        section_label(ps, label, sizeof(label));
+        return perr(ps, line, "unknown key \"%s\" in section %s", key, label);
+    }
+    return 0;
+}
+
 static int set_key(struct parser *ps, const char *key, const char *val, int line)
 {
     const struct cfg_section *sec = ps->section;
@@ -374,6 +466,8 @@ static int set_key(struct parser *ps, const char *key, const char *val, int line
     char msg[768], label[96];
     int *at;
 
+    if (o == NULL && ps->src != NULL)
+        return set_adapter_key(ps, key, val, line);
     section_label(ps, label, sizeof(label));
     if (o == NULL)
         return perr(ps, line, "unknown key \"%s\" in section %s", key, label);
@@ -385,8 +479,9 @@ static int set_key(struct parser *ps, const char *key, const char *val, int line
     if (cfgopt_parse(o, base, val, &ps->env, msg, sizeof(msg)) < 0)
         return perr(ps, line, "%s", msg);
     if (ps->src != NULL && o->offset == offsetof(struct source_cfg, adapter) &&
-        adp_find(val) == NULL)
-        return perr(ps, line, "%s: unknown adapter \"%s\" (known: %s)", o->name, val, adp_names());
+        find_adapter(ps, val) == NULL)
+        return perr(ps, line, "%s: unknown adapter \"%s\" (known: %s)", o->name, val,
+                    ps->adapter_names);
     return 0;
 }
 
@@ -427,8 +522,7 @@ static int start_load(struct parser *ps)
     for (size_t i = 0; i < NSECTIONS; i++)
         nrows += sections[i].nopts;
     ps->global_seen = calloc(nrows, sizeof(*ps->global_seen));
-    ps->source_seen = calloc(source_section.nopts, sizeof(*ps->source_seen));
-    if (ps->cfg->path == NULL || ps->global_seen == NULL || ps->source_seen == NULL)
+    if (ps->cfg->path == NULL || ps->global_seen == NULL || load_adapters(ps) < 0)
         return -1;
     for (size_t i = 0; i < NSECTIONS; i++) {
         if (cfgopt_defaults(sections[i].opts, sections[i].nopts, ps->cfg, &ps->env, msg,
@@ -438,8 +532,10 @@ static int start_load(struct parser *ps)
     return 0;
 }
 
-int cfg_load(const char *path, struct config **out, char *err, size_t errlen)
+int cfg_load(const char *path, const struct cfg_hooks *hooks, struct config **out, char *err,
+             size_t errlen)
 {
+    static const struct cfg_hooks no_hooks = {NULL, NULL};
     struct parser ps;
     struct ini *r = NULL;
     struct ini_item it = {0};
@@ -448,6 +544,7 @@ int cfg_load(const char *path, struct config **out, char *err, size_t errlen)
 
     memset(&ps, 0, sizeof(ps));
     ps.path = path;
+    ps.hooks = hooks ? hooks : &no_hooks;
     ps.err = err;
     ps.errlen = errlen;
     *out = NULL;
@@ -485,6 +582,11 @@ int cfg_load(const char *path, struct config **out, char *err, size_t errlen)
 
 cleanup:
     ini_close(r);
+    if (ps.blocks != NULL)
+        drop_blocks(&ps);
+    free(ps.blocks);
+    free(ps.adapters);
+    free(ps.adapter_names);
     free(ps.global_seen);
     free(ps.source_seen);
     free(ps.dir);
@@ -499,6 +601,8 @@ void cfg_free(struct config *cfg)
     for (size_t i = 0; i < cfg->nsources; i++) {
         struct source_cfg *sc = &cfg->sources[i];
         cfgopt_release(source_opts, ARRAY_LEN(source_opts), sc);
+        if (sc->keys != NULL)
+            cfgopt_free(sc->keys, sc->opts);
         free(sc->name);
     }
     free(cfg->sources);

@@ -31,6 +31,13 @@
 #include "util.h"
 #include "version.h"
 
+/* The config loader learns the adapters' keys and checks from the registry through these:
+ * config.c itself knows no adapter. */
+static const struct cfg_hooks cfg_adapters = {
+    .adapter = adp_keys,
+    .check = adp_check,
+};
+
 /* Signal handlers only set these. int: fetch polls the stop flag through a pointer. */
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_reload;
@@ -346,7 +353,7 @@ static void reload(struct daemon *d)
 
     sdn_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)sdn_monotonic_usec());
     log_notice("main", "reloading %s", d->cli.config_path);
-    if (cfg_load(d->cli.config_path, &ncfg, err, sizeof err) != 0) {
+    if (cfg_load(d->cli.config_path, &cfg_adapters, &ncfg, err, sizeof err) != 0) {
         log_err("main", "reload failed, keeping the old configuration: %s", err);
         goto done;
     }
@@ -545,7 +552,7 @@ static void teardown(struct daemon *d)
 static int load_config(struct daemon *d)
 {
     char err[1024];
-    if (cfg_load(d->cli.config_path, &d->cfg, err, sizeof err) != 0) {
+    if (cfg_load(d->cli.config_path, &cfg_adapters, &d->cfg, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return EX_CONFIG;
     }
@@ -590,7 +597,7 @@ int main(int argc, char **argv)
         printf("onestopd %s\n", ONESTOP_VERSION);
         return EX_OK;
     case CLI_PRINT_REFERENCE:
-        cfg_print_reference(stdout);
+        cfg_print_reference(&cfg_adapters, stdout);
         return EX_OK;
     default:
         break;

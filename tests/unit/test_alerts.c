@@ -892,7 +892,7 @@ static int load(const char *text, struct config **cfg, char *err, size_t errlen)
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
-    return cfg_load(path, cfg, err, errlen);
+    return cfg_load(path, NULL, cfg, err, errlen); /* no sources: no adapters needed */
 }
 
 static struct config *load_ok(const char *text)
