@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cfgopt: the value types of configuration keys: read, show and free each. */
+/* cfgopt: the value types of configuration keys: read, show, compare and free each. */
 #include "cfgopt.h"
 
 #include <errno.h>
@@ -219,6 +219,16 @@ static int format_string(const struct cfgopt *o, const void *base, struct buf *o
     return out->oom ? -1 : 0;
 }
 
+static int same_string(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static int differs_string(const struct cfgopt *o, const void *a, const void *b)
+{
+    return !same_string(*(char *const *)cfield(o, a), *(char *const *)cfield(o, b));
+}
+
 static void release_string(const struct cfgopt *o, void *base)
 {
     sfree(*(char **)field(o, base));
@@ -233,7 +243,8 @@ static int parse_string(const struct cfgopt *o, void *base, const char *v,
 /* The string types differ only in the check before the copy. */
 #define STRING_TYPE(parse_fn)                                                                      \
     {                                                                                              \
-        .parse = (parse_fn), .format = format_string, .release = release_string,                   \
+        .parse = (parse_fn), .format = format_string, .differs = differs_string,                   \
+        .release = release_string,                                                                 \
     }
 
 const struct cfgopt_type cfgopt_string = STRING_TYPE(parse_string);
@@ -426,7 +437,8 @@ static int parse_url(const struct cfgopt *o, void *base, const char *v,
 /* The two differ only in what parse_url accepts. */
 #define URL_TYPE                                                                                   \
     {                                                                                              \
-        .parse = parse_url, .format = format_url, .release = release_string,                       \
+        .parse = parse_url, .format = format_url, .differs = differs_string,                       \
+        .release = release_string,                                                                 \
     }
 
 const struct cfgopt_type cfgopt_url = URL_TYPE;
@@ -476,6 +488,11 @@ static int format_secret_file(const struct cfgopt *o, const void *base, struct b
     return rc;
 }
 
+static int differs_secret_file(const struct cfgopt *o, const void *a, const void *b)
+{
+    return differs_string(o, a, b) || !same_string(*secret_of(o, a), *secret_of(o, b));
+}
+
 static void release_secret_file(const struct cfgopt *o, void *base)
 {
     release_string(o, base);
@@ -485,10 +502,16 @@ static void release_secret_file(const struct cfgopt *o, void *base)
 const struct cfgopt_type cfgopt_secret_file = {
     .parse = parse_secret_file,
     .format = format_secret_file,
+    .differs = differs_secret_file,
     .release = release_secret_file,
 };
 
 /* ---- numbers ---- */
+
+static int differs_long(const struct cfgopt *o, const void *a, const void *b)
+{
+    return *(const long *)cfield(o, a) != *(const long *)cfield(o, b);
+}
 
 /* The largest whole unit: 86400 prints as "1d", 90 as "90s". */
 static int format_duration(const struct cfgopt *o, const void *base, struct buf *out, char *note,
@@ -534,7 +557,8 @@ static int parse_duration(const struct cfgopt *o, void *base, const char *v,
 /* The two differ only in what parse_duration accepts. */
 #define DURATION_TYPE                                                                              \
     {                                                                                              \
-        .parse = parse_duration, .format = format_duration, .describe = describe_duration,         \
+        .parse = parse_duration, .format = format_duration, .differs = differs_long,               \
+        .describe = describe_duration,                                                             \
     }
 
 const struct cfgopt_type cfgopt_duration = DURATION_TYPE;
@@ -569,6 +593,7 @@ static void describe_range(const struct cfgopt *o, char *out, size_t outlen)
 const struct cfgopt_type cfgopt_long = {
     .parse = parse_range,
     .format = format_long,
+    .differs = differs_long,
     .describe = describe_range,
 };
 
@@ -582,6 +607,13 @@ static int format_double(const struct cfgopt *o, const void *base, struct buf *o
         return CFGOPT_UNSET;
     buf_printf(out, "%g", d);
     return out->oom ? -1 : 0;
+}
+
+static int differs_double(const struct cfgopt *o, const void *a, const void *b)
+{
+    double x = *(const double *)cfield(o, a), y = *(const double *)cfield(o, b);
+
+    return isnan(x) != isnan(y) || (!isnan(x) && x != y);
 }
 
 static void unset_double(const struct cfgopt *o, void *base)
@@ -606,6 +638,7 @@ static int parse_ratio(const struct cfgopt *o, void *base, const char *v,
 const struct cfgopt_type cfgopt_ratio = {
     .parse = parse_ratio,
     .format = format_double,
+    .differs = differs_double,
     .unset = unset_double,
 };
 
@@ -628,6 +661,7 @@ static int parse_points(const struct cfgopt *o, void *base, const char *v,
 const struct cfgopt_type cfgopt_points = {
     .parse = parse_points,
     .format = format_double,
+    .differs = differs_double,
     .unset = unset_double,
 };
 
@@ -656,9 +690,15 @@ static int format_period_mode(const struct cfgopt *o, const void *base, struct b
     return out->oom ? -1 : 0;
 }
 
+static int differs_period_mode(const struct cfgopt *o, const void *a, const void *b)
+{
+    return *(const enum period_mode *)cfield(o, a) != *(const enum period_mode *)cfield(o, b);
+}
+
 const struct cfgopt_type cfgopt_period_mode = {
     .parse = parse_period_mode,
     .format = format_period_mode,
+    .differs = differs_period_mode,
 };
 
 /* ---- rows and tables ---- */
@@ -743,6 +783,11 @@ int cfgopt_format(const struct cfgopt *o, const void *base, struct buf *out, cha
     if (notelen > 0)
         note[0] = '\0';
     return o->type->format(o, base, out, note, notelen);
+}
+
+int cfgopt_differs(const struct cfgopt *o, const void *a, const void *b)
+{
+    return o->type->differs(o, a, b);
 }
 
 void cfgopt_describe(const struct cfgopt *o, char *out, size_t outlen)

@@ -29,6 +29,8 @@ struct cfgopt_type {
      * put a comment into note. 0, CFGOPT_UNSET, or -1 when out of memory. */
     int (*format)(const struct cfgopt *o, const void *base, struct buf *out, char *note,
                   size_t notelen);
+    /* 1 when the values in a and b differ, else 0. */
+    int (*differs)(const struct cfgopt *o, const void *a, const void *b);
     /* Frees what parse stored (secrets wiped first). NULL: nothing to free. */
     void (*release)(const struct cfgopt *o, void *base);
     /* Sets the value of a key that has no default. NULL: all bits zero (NULL, 0). */
@@ -53,6 +55,7 @@ struct cfgopt {
 #define CFGOPT_REQUIRED 0x1    /* must be given (reported at the section header) */
 #define CFGOPT_EMPTY_OK 0x2    /* an empty value is allowed */
 #define CFGOPT_STRIP_SLASH 0x4 /* trailing '/' removed (base URLs get paths appended) */
+#define CFGOPT_RESTART 0x8     /* a reload keeps the running value: next restart only */
 /* Listings show the section's sub-table (a source's adapter keys) right after this row. */
 #define CFGOPT_SUB_AFTER 0x10
 
@@ -150,6 +153,8 @@ void cfgopt_free(const struct cfgopt_table *t, void *base);
 /* The row's value as --print-config shows it: see cfgopt_type.format. */
 int cfgopt_format(const struct cfgopt *o, const void *base, struct buf *out, char *note,
                   size_t notelen);
+/* 1 when the row's value differs between a and b. */
+int cfgopt_differs(const struct cfgopt *o, const void *a, const void *b);
 /* What the reference adds after the row's help text; "" when nothing. */
 void cfgopt_describe(const struct cfgopt *o, char *out, size_t outlen);
 

@@ -30,13 +30,14 @@ static const struct cfgopt database_opts[] = {
                        "path is relative to the config file."),
 };
 
+/* The listening socket and the server's limits are set up once, at start-up. */
 static const struct cfgopt http_opts[] = {
-    CFGOPT_LISTEN("listen", CONF, http_listen, "127.0.0.1:9787", 0,
+    CFGOPT_LISTEN("listen", CONF, http_listen, "127.0.0.1:9787", CFGOPT_RESTART,
                   "Address of the metrics endpoint: IPV4:PORT, [IPV6]:PORT, or *:PORT for all "
                   "addresses."),
-    CFGOPT_LONG("max_connections", CONF, http_max_connections, "64", 1, 10000, 0,
+    CFGOPT_LONG("max_connections", CONF, http_max_connections, "64", 1, 10000, CFGOPT_RESTART,
                 "Most concurrent HTTP connections."),
-    CFGOPT_DURATION("timeout", CONF, http_timeout_s, "10s", 0,
+    CFGOPT_DURATION("timeout", CONF, http_timeout_s, "10s", CFGOPT_RESTART,
                     "Idle timeout of an HTTP connection."),
 };
 
@@ -621,4 +622,29 @@ const struct source_cfg *cfg_find_source(const struct config *cfg, const char *n
             return &cfg->sources[i];
     }
     return NULL;
+}
+
+int cfg_restart_keys(const struct config *old, const struct config *new, char *out, size_t outlen)
+{
+    struct buf b;
+    int n = 0;
+
+    buf_init(&b);
+    for (size_t i = 0; i < NSECTIONS; i++) {
+        int in_section = 0;
+        for (size_t j = 0; j < sections[i].nopts; j++) {
+            const struct cfgopt *o = &sections[i].opts[j];
+            if (!(o->flags & CFGOPT_RESTART) || !cfgopt_differs(o, old, new))
+                continue;
+            if (in_section)
+                buf_printf(&b, ", %s", o->name);
+            else
+                buf_printf(&b, "%s[%s] %s", n > 0 ? "; " : "", sections[i].name, o->name);
+            in_section = 1;
+            n++;
+        }
+    }
+    snprintf(out, outlen, "%s", b.data && !b.oom ? b.data : "");
+    buf_free(&b);
+    return n;
 }

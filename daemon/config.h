@@ -83,6 +83,13 @@ void cfg_free(struct config *cfg);
 
 const struct source_cfg *cfg_find_source(const struct config *cfg, const char *name);
 
+/*
+ * Names the keys whose value differs between old and new but that a reload cannot apply
+ * (CFGOPT_RESTART), as "[http] listen, timeout" (sections separated by "; "). Returns how
+ * many; out is "" when none.
+ */
+int cfg_restart_keys(const struct config *old, const struct config *new, char *out, size_t outlen);
+
 /* The table, for the printers (cfgprint.c). */
 struct cfg_section {
     const char *name;

@@ -362,10 +362,9 @@ static void reload(struct daemon *d)
         cfg_free(ncfg);
         goto done;
     }
-    if (strcmp(ncfg->http_listen, d->cfg->http_listen) != 0 ||
-        ncfg->http_max_connections != d->cfg->http_max_connections ||
-        ncfg->http_timeout_s != d->cfg->http_timeout_s)
-        log_warn("main", "[http] changes take effect at the next restart");
+    char keys[256];
+    if (cfg_restart_keys(d->cfg, ncfg, keys, sizeof keys) > 0)
+        log_warn("main", "%s change(s) take effect at the next restart", keys);
     if (strcmp(ncfg->db_conninfo, d->cfg->db_conninfo) != 0 ||
         (ncfg->db_password == NULL) != (d->cfg->db_password == NULL) ||
         (ncfg->db_password && strcmp(ncfg->db_password, d->cfg->db_password) != 0)) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cfgopt: each value type on a table of its own: defaults, reading, showing and freeing,
- * and the row flags the types honour. */
+/* cfgopt: each value type on a table of its own: defaults, reading, showing, comparing
+ * and freeing, and the row flags the types honour. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -44,7 +44,7 @@ static const struct cfgopt rows[] = {
     CFGOPT_URLPATH("path", T, path, "/a/b", CFGOPT_EMPTY_OK, "A path."),
     CFGOPT_SECRET_FILE("key_file", T, key_file, key, 0, "A key."),
     CFGOPT_DATE("day", T, day, NULL, 0, "A day."),
-    CFGOPT_LISTEN("listen", T, listen, "127.0.0.1:80", 0, "An address."),
+    CFGOPT_LISTEN("listen", T, listen, "127.0.0.1:80", CFGOPT_RESTART, "An address."),
     CFGOPT_LOG_LEVEL("level", T, level, "info", 0, "A level."),
     CFGOPT_CONNINFO("conninfo", T, conninfo, "dbname=x", 0, "A database."),
     CFGOPT_DURATION("wait", T, wait_s, "90s", 0, "A wait."),
@@ -254,9 +254,26 @@ static void test_errors(void **state)
     assert_non_null(strstr(msg, "count: expected an integer from 1 to 9"));
 }
 
-static void test_reference(void **state)
+static void test_differs_and_reference(void **state)
 {
+    struct sample *a = fresh(), *b = fresh();
     char extra[128];
+
+    for (size_t i = 0; i < ARRAY_LEN(rows); i++)
+        assert_int_equal(cfgopt_differs(&rows[i], a, b), 0);
+    set(b, "listen", "127.0.0.1:81");
+    set(b, "count", "4");
+    set(b, "ratio", "0");
+    set(b, "mode", "report");
+    assert_int_equal(cfgopt_differs(row("listen"), a, b), 1);
+    assert_int_equal(cfgopt_differs(row("count"), a, b), 1);
+    assert_int_equal(cfgopt_differs(row("ratio"), a, b), 1); /* unset is not 0 */
+    assert_int_equal(cfgopt_differs(row("mode"), a, b), 1);
+    assert_int_equal(cfgopt_differs(row("name"), a, b), 0);
+    set(a, "name", "x");
+    assert_int_equal(cfgopt_differs(row("name"), a, b), 1);
+    cfgopt_free(&table, a);
+    cfgopt_free(&table, b);
 
     cfgopt_describe(row("count"), extra, sizeof(extra));
     assert_string_equal(extra, " Range 1 to 9.");
@@ -268,6 +285,7 @@ static void test_reference(void **state)
     assert_string_equal(extra, "");
 
     assert_null(cfgopt_find(rows, ARRAY_LEN(rows), "nope"));
+    assert_int_equal(row("listen")->flags & CFGOPT_RESTART, CFGOPT_RESTART);
     assert_int_equal(table.size, sizeof(struct sample));
     assert_int_equal(table.nopts, ARRAY_LEN(rows));
 }
@@ -278,7 +296,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_reference),
+        cmocka_unit_test(test_differs_and_reference),
     };
     int rc;
 

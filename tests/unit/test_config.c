@@ -454,6 +454,26 @@ static void test_adapter_keys_anywhere(void **state)
     }
 }
 
+/* The keys a reload cannot apply are named from the table's CFGOPT_RESTART flag. */
+static void test_restart_keys(void **state)
+{
+    struct config *a = load_ok("[http]\nlisten = 127.0.0.1:1\ntimeout = 10s\n");
+    struct config *b = load_ok("[http]\nlisten = 127.0.0.1:2\ntimeout = 11s\n"
+                               "[metrics]\ninterval = 5m\n");
+    char out[128];
+
+    assert_int_equal(cfg_restart_keys(a, a, out, sizeof(out)), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(cfg_restart_keys(a, b, out, sizeof(out)), 2); /* not interval */
+    assert_string_equal(out, "[http] listen, timeout");
+    cfg_free(b);
+    b = load_ok("[http]\nlisten = 127.0.0.1:1\nmax_connections = 63\n");
+    assert_int_equal(cfg_restart_keys(a, b, out, sizeof(out)), 1);
+    assert_string_equal(out, "[http] max_connections");
+    cfg_free(b);
+    cfg_free(a);
+}
+
 static void test_bad_values(void **state)
 {
     static const struct {
@@ -880,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_errors_with_lines),
         cmocka_unit_test(test_adapter_keys),
         cmocka_unit_test(test_adapter_keys_anywhere),
+        cmocka_unit_test(test_restart_keys),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_cannot_open),
         cmocka_unit_test(test_conninfo_password_rejected),
