@@ -5,9 +5,10 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "cfgopt.h"
 #include "fetch.h"
 #include "record.h"
+#include "source.h"
 
 enum feed_mode {
     FEED_KEYSET = 0, /* paged by the (NgayCapNhat, key) cursor, upserted page by page */
@@ -34,7 +35,14 @@ struct adapter;
 struct adapter_ops {
     const char *name;
     const char *description;
-    /* 0 or -1 with err; checks the source's options the adapter needs. */
+    /* The keys its [source.NAME] sections take besides the generic ones, with defaults and
+     * help: the config loader fills a struct of keys.size bytes from them (cfg->opts). */
+    struct cfgopt_table keys;
+    /* Pure: 0, or -1 with err ("source.NAME: why") when the finished section lacks what
+     * the adapter needs. Run by the config loader (through adp_check) and by adp_new. */
+    int (*check)(const struct source_cfg *cfg, char *err, size_t errlen);
+    /* Sets up ad->priv once check() passed; NULL when the adapter keeps no state. 0, or -1
+     * with err. */
     int (*init)(struct adapter *ad, char *err, size_t errlen);
     /* The feeds this source provides for its config (catalogue may be disabled).
      * Writes up to max descriptors into out, returns the count. */
@@ -53,6 +61,7 @@ struct adapter_ops {
      * *more (for FEED_WHOLE) is set to 1 when further pages follow. */
     int (*parse)(const struct feed_desc *fd, const json_t *root, struct record_batch *out,
                  int *more, char *err, size_t errlen);
+    /* Frees ad->priv; NULL when init is. */
     void (*destroy)(struct adapter *ad);
 };
 
@@ -66,6 +75,12 @@ struct adapter {
 const struct adapter_ops *adp_find(const char *name);
 /* Comma-separated list of the known names, for messages. */
 const char *adp_names(void);
+
+/* The i-th adapter's name, NULL past the last; *keys gets its keys (cfg_hooks.adapter). */
+const char *adp_keys(size_t i, const struct cfgopt_table **keys);
+/* Checks cfg as adp_new would, without creating anything (cfg_hooks.check): the adapter is
+ * known, cfg->opts holds its keys, and its check() passes. 0, or -1 with err. */
+int adp_check(const struct source_cfg *cfg, char *err, size_t errlen);
 
 /* Creates and initialises an adapter for cfg. NULL with err on failure. */
 struct adapter *adp_new(const struct source_cfg *cfg, char *err, size_t errlen);

@@ -5,16 +5,33 @@
 #include <strings.h>
 
 #include "adapter.h"
+#include "cfgopt.h"
+#include "igate.h"
 #include "util.h"
 
-#define IGATE_DEFAULT_DOSSIER_PATH "/pa/dossier/search"
-#define IGATE_DEFAULT_PROCEDURE_PATH "/pa/procedure/search"
-#define IGATE_DEFAULT_PAGE_SIZE 500
 /* Used when the token endpoint omits expires_in (OAuth2 only recommends it). */
 #define IGATE_DEFAULT_TOKEN_LIFETIME_S 300
 #define IGATE_TOKEN_MARGIN_S 30
 #define IGATE_MAX_TOKEN_LIFETIME_S 86400L
 #define IGATE_TOKEN_MAX_BODY (1024L * 1024L)
+
+#define ICFG struct igate_cfg
+
+/* The keys of an igate section besides the generic ones; the reference prefixes each help
+ * text with "igate: ". */
+static const struct cfgopt igate_keys[] = {
+    CFGOPT_URL("token_url", ICFG, token_url, NULL, 0,
+               "OAuth2 client-credentials token endpoint (required by the igate adapter)."),
+    CFGOPT_STRING("client_id", ICFG, client_id, NULL, 0, "OAuth2 client id."),
+    CFGOPT_SECRET_FILE("client_secret_file", ICFG, client_secret_file, client_secret, 0,
+                       "file holding the OAuth2 client secret (looked up like password_file)."),
+    CFGOPT_URLPATH("dossier_path", ICFG, dossier_path, "/pa/dossier/search", 0,
+                   "path of the dossier search."),
+    CFGOPT_URLPATH("procedure_path", ICFG, procedure_path, "/pa/procedure/search", CFGOPT_EMPTY_OK,
+                   "path of the procedure catalogue; empty disables the catalogue."),
+};
+
+#undef ICFG
 
 static const char *const igate_items_path[] = {"content"};
 static const struct jsplit_spec igate_dossier_items = {igate_items_path, 1, "MaHoSo",
@@ -32,11 +49,6 @@ struct igate_priv {
     char *token;        /* cached access token, NULL when none */
     int64_t refresh_ms; /* monotonic time from which the token is fetched anew */
 };
-
-static const char *igate_or(const char *s, const char *dflt)
-{
-    return s ? s : dflt;
-}
 
 static int igate_set(const char *s)
 {
@@ -57,27 +69,32 @@ static void igate_drop_token(struct igate_priv *p)
     p->refresh_ms = 0;
 }
 
-static int igate_init(struct adapter *ad, char *err, size_t errlen)
+static int igate_check(const struct source_cfg *cfg, char *err, size_t errlen)
 {
-    const struct source_cfg *cfg = ad->cfg;
+    const struct igate_cfg *ic = cfg->opts;
     const char *name = cfg->name ? cfg->name : "?";
     const char *missing = NULL;
 
     if (!igate_set(cfg->base_url))
         missing = "base_url";
-    else if (!igate_set(cfg->token_url))
+    else if (!igate_set(ic->token_url))
         missing = "token_url";
-    else if (!igate_set(cfg->client_id))
+    else if (!igate_set(ic->client_id))
         missing = "client_id";
-    else if (!igate_set(cfg->client_secret))
+    else if (!igate_set(ic->client_secret))
         missing = "client_secret_file";
     if (missing) {
         snprintf(err, errlen, "source.%s: %s is required for adapter igate", name, missing);
         return -1;
     }
+    return 0;
+}
+
+static int igate_init(struct adapter *ad, char *err, size_t errlen)
+{
     ad->priv = calloc(1, sizeof(struct igate_priv));
     if (!ad->priv) {
-        snprintf(err, errlen, "source.%s: out of memory", name);
+        snprintf(err, errlen, "source.%s: out of memory", ad->cfg->name ? ad->cfg->name : "?");
         return -1;
     }
     return 0;
@@ -85,13 +102,13 @@ static int igate_init(struct adapter *ad, char *err, size_t errlen)
 
 static size_t igate_feeds_fn(const struct adapter *ad, const struct feed_desc **out, size_t max)
 {
+    const struct igate_cfg *ic = ad->cfg->opts;
     size_t n = 0;
 
     if (n < max)
         out[n++] = &igate_feeds[0];
     /* An empty procedure_path is how a province without a catalogue endpoint says so. */
-    const char *pp = igate_or(ad->cfg->procedure_path, IGATE_DEFAULT_PROCEDURE_PATH);
-    if (pp[0] && n < max)
+    if (ic->procedure_path[0] && n < max)
         out[n++] = &igate_feeds[1];
     return n;
 }
@@ -100,21 +117,21 @@ static char *igate_page_url(const struct adapter *ad, const struct feed_desc *fd
                             const struct feed_cursor *cur, long page)
 {
     const struct source_cfg *cfg = ad->cfg;
-    long size = cfg->page_size > 0 ? cfg->page_size : IGATE_DEFAULT_PAGE_SIZE;
+    const struct igate_cfg *ic = cfg->opts;
+    long size = cfg->page_size;
     struct buf b;
 
     buf_init(&b);
     if (fd->kind == FEED_DOSSIER) {
         /* Always page 0: the keyset cursor, not the page number, walks the feed. */
-        adp_url_start(&b, cfg->base_url, igate_or(cfg->dossier_path, IGATE_DEFAULT_DOSSIER_PATH));
+        adp_url_start(&b, cfg->base_url, ic->dossier_path);
         buf_printf(&b, "spec=page&page=0&size=%ld&sort=updatedDate,asc", size);
         if (cur && cur->time[0] && adp_url_param(&b, "updated-from", cur->time) < 0)
             goto fail;
         if (cur && cur->key && cur->key[0] && adp_url_param(&b, "after-code", cur->key) < 0)
             goto fail;
     } else if (fd->kind == FEED_PROCEDURE) {
-        adp_url_start(&b, cfg->base_url,
-                      igate_or(cfg->procedure_path, IGATE_DEFAULT_PROCEDURE_PATH));
+        adp_url_start(&b, cfg->base_url, ic->procedure_path);
         buf_printf(&b, "spec=page&page=%ld&size=%ld", page < 0 ? 0 : page, size);
     } else {
         goto fail;
@@ -220,6 +237,7 @@ cleanup:
 static int igate_fetch_token(struct adapter *ad, struct fetcher *f, char *err, size_t errlen)
 {
     const struct source_cfg *cfg = ad->cfg;
+    const struct igate_cfg *ic = cfg->opts;
     struct igate_priv *p = ad->priv;
     struct fetch_opts o = {0};
     struct fetch_response resp = {0};
@@ -228,16 +246,15 @@ static int igate_fetch_token(struct adapter *ad, struct fetcher *f, char *err, s
     char ferr[256];
     int rc = -1;
 
-    long timeout_s = cfg->timeout_s > 0 ? cfg->timeout_s : 30;
-    o.timeout_ms = timeout_s * 1000;
+    o.timeout_ms = cfg->timeout_s * 1000;
     o.connect_timeout_ms = o.timeout_ms < 10000 ? o.timeout_ms : 10000;
     o.max_retries = 0;
     o.backoff_base_ms = 1000;
     o.backoff_max_ms = 1000;
     o.max_body_bytes = IGATE_TOKEN_MAX_BODY;
 
-    id = fetch_escape(cfg->client_id);
-    secret = fetch_escape(cfg->client_secret);
+    id = fetch_escape(ic->client_id);
+    secret = fetch_escape(ic->client_secret);
     if (!id || !secret)
         goto oom;
     body = xasprintf("grant_type=client_credentials&client_id=%s&client_secret=%s", id, secret);
@@ -252,7 +269,7 @@ static int igate_fetch_token(struct adapter *ad, struct fetcher *f, char *err, s
         goto oom;
     hdrs = h;
 
-    if (fetch_once(f, &o, "POST", cfg->token_url, hdrs, body, &resp, ferr, sizeof(ferr)) < 0) {
+    if (fetch_once(f, &o, "POST", ic->token_url, hdrs, body, &resp, ferr, sizeof(ferr)) < 0) {
         snprintf(err, errlen, "token endpoint: %s", ferr);
         goto cleanup;
     }
@@ -402,6 +419,8 @@ static void igate_destroy(struct adapter *ad)
 const struct adapter_ops adapter_igate_ops = {
     .name = "igate",
     .description = "iGate dossiers and procedure catalogue (DVCQG vocabulary, LGSP OAuth2)",
+    .keys = CFGOPT_TABLE(igate_keys, struct igate_cfg),
+    .check = igate_check,
     .init = igate_init,
     .feeds = igate_feeds_fn,
     .authorize = igate_authorize,

@@ -1,4 +1,4 @@
-/* adp: the static table of adapters, and creating one for a [source.NAME] section. */
+/* adp: the static table of adapters, and checking and creating one for a [source.NAME]. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,11 +46,19 @@ const char *adp_names(void)
     return adp_names_buf;
 }
 
-struct adapter *adp_new(const struct source_cfg *cfg, char *err, size_t errlen)
+const char *adp_keys(size_t i, const struct cfgopt_table **keys)
+{
+    if (i >= ARRAY_LEN(adp_table))
+        return NULL;
+    *keys = &adp_table[i]->keys;
+    return adp_table[i]->name;
+}
+
+/* The adapter of cfg once cfg is checked, or NULL with err. */
+static const struct adapter_ops *adp_checked(const struct source_cfg *cfg, char *err, size_t errlen)
 {
     const char *name = cfg->name ? cfg->name : "?";
     const struct adapter_ops *ops;
-    struct adapter *ad;
 
     if (!cfg->adapter || !cfg->adapter[0]) {
         snprintf(err, errlen, "source.%s: adapter is required (one of: %s)", name, adp_names());
@@ -62,14 +70,36 @@ struct adapter *adp_new(const struct source_cfg *cfg, char *err, size_t errlen)
                  adp_names());
         return NULL;
     }
+    /* check() and the rest cast cfg->opts to the adapter's own struct. */
+    if (cfg->keys != &ops->keys || !cfg->opts) {
+        snprintf(err, errlen, "source.%s: the keys of adapter %s were not loaded", name, ops->name);
+        return NULL;
+    }
+    if (ops->check(cfg, err, errlen) < 0)
+        return NULL;
+    return ops;
+}
+
+int adp_check(const struct source_cfg *cfg, char *err, size_t errlen)
+{
+    return adp_checked(cfg, err, errlen) ? 0 : -1;
+}
+
+struct adapter *adp_new(const struct source_cfg *cfg, char *err, size_t errlen)
+{
+    const struct adapter_ops *ops = adp_checked(cfg, err, errlen);
+    struct adapter *ad;
+
+    if (!ops)
+        return NULL;
     ad = calloc(1, sizeof(*ad));
     if (!ad) {
-        snprintf(err, errlen, "source.%s: out of memory", name);
+        snprintf(err, errlen, "source.%s: out of memory", cfg->name ? cfg->name : "?");
         return NULL;
     }
     ad->ops = ops;
     ad->cfg = cfg;
-    if (ops->init(ad, err, errlen) < 0) {
+    if (ops->init && ops->init(ad, err, errlen) < 0) {
         adp_free(ad);
         return NULL;
     }

@@ -4,12 +4,25 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "cfgopt.h"
 #include "util.h"
+#include "vnpost.h"
 
-#define VNPOST_DEFAULT_SHIPMENT_PATH "/bcci/shipments"
-#define VNPOST_DEFAULT_PAGE_SIZE 500
 /* Longest piece of the server's Message quoted in an error. */
 #define VNPOST_MESSAGE_MAX 160
+
+#define VCFG struct vnpost_cfg
+
+/* The keys of a vnpost section besides the generic ones; the reference prefixes each help
+ * text with "vnpost: ". */
+static const struct cfgopt vnpost_keys[] = {
+    CFGOPT_SECRET_FILE("api_key_file", VCFG, api_key_file, api_key, 0,
+                       "file holding the API key (looked up like password_file)."),
+    CFGOPT_URLPATH("shipment_path", VCFG, shipment_path, "/bcci/shipments", 0,
+                   "path of the shipment search."),
+};
+
+#undef VCFG
 
 static const char *const vnpost_items_path[] = {"Data", "Items"};
 static const struct jsplit_spec vnpost_shipment_items = {vnpost_items_path, 2, "ItemCode",
@@ -19,22 +32,22 @@ static const struct feed_desc vnpost_feeds[] = {
     {"shipment", FEED_SHIPMENT, FEED_KEYSET, &vnpost_shipment_items},
 };
 
-static int vnpost_init(struct adapter *ad, char *err, size_t errlen)
+static int vnpost_check(const struct source_cfg *cfg, char *err, size_t errlen)
 {
-    const struct source_cfg *cfg = ad->cfg;
+    const struct vnpost_cfg *vc = cfg->opts;
     const char *name = cfg->name ? cfg->name : "?";
     const char *missing = NULL;
 
     if (!cfg->base_url || !cfg->base_url[0])
         missing = "base_url";
-    else if (!cfg->api_key || !cfg->api_key[0])
+    else if (!vc->api_key || !vc->api_key[0])
         missing = "api_key_file";
     if (missing) {
         snprintf(err, errlen, "source.%s: %s is required for adapter vnpost", name, missing);
         return -1;
     }
     /* The key goes into a header line, where a CR or LF would start another header. */
-    for (const char *k = cfg->api_key; *k; k++) {
+    for (const char *k = vc->api_key; *k; k++) {
         if ((unsigned char)*k < 0x20 || (unsigned char)*k == 0x7f) {
             snprintf(err, errlen,
                      "source.%s: the API key (api_key_file) contains control characters", name);
@@ -56,8 +69,9 @@ static int vnpost_authorize(void *ctx, struct fetcher *f, struct curl_slist **hd
                             char *err, size_t errlen)
 {
     const struct adapter *ad = ctx;
+    const struct vnpost_cfg *vc = ad->cfg->opts;
     struct curl_slist *h;
-    char *line = xasprintf("access_token: %s", ad->cfg->api_key);
+    char *line = xasprintf("access_token: %s", vc->api_key);
 
     if (!line) {
         snprintf(err, errlen, "authorization: out of memory");
@@ -78,21 +92,20 @@ static char *vnpost_page_url(const struct adapter *ad, const struct feed_desc *f
                              const struct feed_cursor *cur, long page)
 {
     const struct source_cfg *cfg = ad->cfg;
-    const char *path = cfg->shipment_path ? cfg->shipment_path : VNPOST_DEFAULT_SHIPMENT_PATH;
-    long size = cfg->page_size > 0 ? cfg->page_size : VNPOST_DEFAULT_PAGE_SIZE;
+    const struct vnpost_cfg *vc = cfg->opts;
     struct buf b;
 
     if (fd->kind != FEED_SHIPMENT)
         return NULL;
     buf_init(&b);
-    adp_url_start(&b, cfg->base_url, path);
+    adp_url_start(&b, cfg->base_url, vc->shipment_path);
     if (cur && cur->time[0] && adp_url_param(&b, "from", cur->time) < 0)
         goto fail;
     if (cur && cur->key && cur->key[0] && adp_url_param(&b, "after", cur->key) < 0)
         goto fail;
     /* Always the first page (1-based here): the keyset cursor walks the feed. */
     adp_url_param_long(&b, "page", 1);
-    adp_url_param_long(&b, "pageSize", size);
+    adp_url_param_long(&b, "pageSize", cfg->page_size);
     return adp_url_end(&b);
 
 fail:
@@ -189,18 +202,14 @@ cleanup:
     return rc;
 }
 
-static void vnpost_destroy(struct adapter *ad)
-{
-    /* No state: the API key stays in the config, which owns it. */
-}
-
 const struct adapter_ops adapter_vnpost_ops = {
     .name = "vnpost",
     .description = "VNPost public-postal (BCCI) shipments",
-    .init = vnpost_init,
+    .keys = CFGOPT_TABLE(vnpost_keys, struct vnpost_cfg),
+    .check = vnpost_check,
+    /* No init or destroy: no state, the API key stays in the config, which owns it. */
     .feeds = vnpost_feeds_fn,
     .authorize = vnpost_authorize,
     .page_url = vnpost_page_url,
     .parse = vnpost_parse,
-    .destroy = vnpost_destroy,
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "adapter.h"
 #include "config.h"
 #include "model.h"
 #include "pgutil.h"
@@ -28,6 +29,9 @@ static void stats(const char *what, const double *v, int n)
     printf("%-40s runs=%d min=%.1f ms mean=%.1f ms max=%.1f ms\n", what, n, min, sum / n, max);
 }
 
+/* The daemon's config file, sources and all: the adapters' keys come from the registry. */
+static const struct cfg_hooks cfg_adapters = {.adapter = adp_keys, .check = adp_check};
+
 int main(int argc, char **argv)
 {
     char err[1024];
@@ -40,7 +44,7 @@ int main(int argc, char **argv)
                         "  report over the database named in CONFIG, with today = the date\n");
         return EX_USAGE;
     }
-    if (cfg_load(argv[1], &cfg, err, sizeof err) != 0) {
+    if (cfg_load(argv[1], &cfg_adapters, &cfg, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return EX_CONFIG;
     }

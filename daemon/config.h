@@ -1,41 +1,14 @@
-/* cfg: the INI configuration file, driven by one option table (config.c). */
+/* cfg: the configuration: its table of sections and keys, loading and checking a file. */
 #ifndef ONESTOP_CONFIG_H
 #define ONESTOP_CONFIG_H
 
 #include <stddef.h>
-#include <stdio.h>
 
-#include "util.h"
+#include "cfgopt.h"
+#include "period.h"
+#include "source.h"
 
 #define CFG_DEFAULT_PATH "/etc/onestopd/onestopd.conf"
-
-enum period_mode {
-    PERIOD_CALENDAR = 0,
-    PERIOD_REPORT = 1,
-};
-
-/* One [source.NAME] section. Strings are owned by the config. */
-struct source_cfg {
-    char *name;      /* NAME of [source.NAME] */
-    int line;        /* line of the section header, for messages */
-    char *adapter;   /* "igate" | "vnpost" */
-    char *base_url;  /* required */
-    char *token_url; /* igate: OAuth2 token endpoint (required for igate) */
-    char *client_id; /* igate */
-    char *client_secret_file;
-    char *client_secret;  /* loaded from client_secret_file; never logged */
-    char *api_key_file;   /* vnpost */
-    char *api_key;        /* loaded from api_key_file; never logged */
-    char *dossier_path;   /* igate, default "/pa/dossier/search" */
-    char *procedure_path; /* igate, default "/pa/procedure/search"; "" disables the catalogue */
-    char *shipment_path;  /* vnpost, default "/bcci/shipments" */
-    long interval_s;      /* default 300 */
-    long page_size;       /* default 500, 1..1000 */
-    long timeout_s;       /* per HTTP request, default 30 */
-    long max_retries;     /* attempts after the first, default 5 */
-    long backoff_max_s;   /* cap of the exponential backoff, default 60 */
-    long overlap_s;       /* keyset feeds re-read this much before the cursor, default 0 */
-};
 
 struct config {
     char *path;
@@ -85,20 +58,48 @@ struct config {
 };
 
 /*
+ * What the loader knows of the adapters, from the caller (main passes the registry's), so
+ * that the config module depends on none: [source.NAME] sections take the generic keys of
+ * the table plus the keys of the adapters.
+ */
+struct cfg_hooks {
+    /* The i-th adapter's name, NULL past the last; *keys gets the keys it adds to its
+     * sections and the struct they fill (source_cfg.opts). */
+    const char *(*adapter)(size_t i, const struct cfgopt_table **keys);
+    /* Checks a finished section as the adapter will at start-up: 0, or -1 with err
+     * ("source.NAME: why"). NULL: no check. */
+    int (*check)(const struct source_cfg *sc, char *err, size_t errlen);
+};
+
+/*
  * Parses and validates path. On success returns 0 and *out (caller frees with
  * cfg_free). On error returns -1 and writes "FILE:LINE: message" (or "FILE: message"
  * when no line applies) into err. Secret files are read here; a bare file name in a
- * *_file key is looked up in $CREDENTIALS_DIRECTORY when that is set.
+ * *_file key is looked up in $CREDENTIALS_DIRECTORY when that is set. hooks may be NULL
+ * (no adapter is known: a [source.NAME] section is then an error).
  */
-int cfg_load(const char *path, struct config **out, char *err, size_t errlen);
+int cfg_load(const char *path, const struct cfg_hooks *hooks, struct config **out, char *err,
+             size_t errlen);
 void cfg_free(struct config *cfg);
 
-/* Writes the effective configuration (defaults filled in, secrets masked) to f. */
-void cfg_print(const struct config *cfg, FILE *f);
-
-/* Writes the option reference (name, default, help) as Markdown, for the README. */
-void cfg_print_reference(FILE *f);
-
 const struct source_cfg *cfg_find_source(const struct config *cfg, const char *name);
+
+/*
+ * Names the keys whose value differs between old and new but that a reload cannot apply
+ * (CFGOPT_RESTART), as "[http] listen, timeout" (sections separated by "; "). Returns how
+ * many; out is "" when none.
+ */
+int cfg_restart_keys(const struct config *old, const struct config *new, char *out, size_t outlen);
+
+/* The table, for the printers (cfgprint.c). */
+struct cfg_section {
+    const char *name;
+    const struct cfgopt *opts;
+    size_t nopts;
+};
+/* The global sections ([daemon], [database], ...) in file order; n gets their number. */
+const struct cfg_section *cfg_sections(size_t *n);
+/* The generic keys of every [source.NAME] section; name is "source". */
+const struct cfg_section *cfg_source_section(void);
 
 #endif

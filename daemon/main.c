@@ -16,6 +16,7 @@
 #include "adapter.h"
 #include "alerts.h"
 #include "api.h"
+#include "cfgprint.h"
 #include "cli.h"
 #include "config.h"
 #include "fetch.h"
@@ -30,6 +31,13 @@
 #include "sync.h"
 #include "util.h"
 #include "version.h"
+
+/* The config loader learns the adapters' keys and checks from the registry through these:
+ * config.c itself knows no adapter. */
+static const struct cfg_hooks cfg_adapters = {
+    .adapter = adp_keys,
+    .check = adp_check,
+};
 
 /* Signal handlers only set these. int: fetch polls the stop flag through a pointer. */
 static volatile sig_atomic_t g_stop;
@@ -373,7 +381,7 @@ static void reload(struct daemon *d)
 
     sdn_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)sdn_monotonic_usec());
     log_notice("main", "reloading %s", d->cli.config_path);
-    if (cfg_load(d->cli.config_path, &ncfg, err, sizeof err) != 0) {
+    if (cfg_load(d->cli.config_path, &cfg_adapters, &ncfg, err, sizeof err) != 0) {
         log_err("main", "reload failed, keeping the old configuration: %s", err);
         goto done;
     }
@@ -382,10 +390,9 @@ static void reload(struct daemon *d)
         cfg_free(ncfg);
         goto done;
     }
-    if (strcmp(ncfg->http_listen, d->cfg->http_listen) != 0 ||
-        ncfg->http_max_connections != d->cfg->http_max_connections ||
-        ncfg->http_timeout_s != d->cfg->http_timeout_s)
-        log_warn("main", "[http] changes take effect at the next restart");
+    char keys[256];
+    if (cfg_restart_keys(d->cfg, ncfg, keys, sizeof keys) > 0)
+        log_warn("main", "%s change(s) take effect at the next restart", keys);
     if (strcmp(ncfg->db_conninfo, d->cfg->db_conninfo) != 0 ||
         (ncfg->db_password == NULL) != (d->cfg->db_password == NULL) ||
         (ncfg->db_password && strcmp(ncfg->db_password, d->cfg->db_password) != 0)) {
@@ -575,7 +582,7 @@ static void teardown(struct daemon *d)
 static int load_config(struct daemon *d)
 {
     char err[1024];
-    if (cfg_load(d->cli.config_path, &d->cfg, err, sizeof err) != 0) {
+    if (cfg_load(d->cli.config_path, &cfg_adapters, &d->cfg, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return EX_CONFIG;
     }
@@ -620,7 +627,7 @@ int main(int argc, char **argv)
         printf("onestopd %s\n", ONESTOP_VERSION);
         return EX_OK;
     case CLI_PRINT_REFERENCE:
-        cfg_print_reference(stdout);
+        cfg_print_reference(&cfg_adapters, stdout);
         return EX_OK;
     default:
         break;

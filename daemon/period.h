@@ -2,8 +2,13 @@
 #ifndef ONESTOP_PERIOD_H
 #define ONESTOP_PERIOD_H
 
-#include "config.h"
 #include "util.h"
+
+/* How the standard periods are cut ([metrics] period_mode). */
+enum period_mode {
+    PERIOD_CALENDAR = 0, /* calendar months, quarters and years */
+    PERIOD_REPORT = 1,   /* the national cut-off: month M runs from the 15th of M-1 */
+};
 
 enum period_kind {
     PK_YEAR = 0,

@@ -23,6 +23,7 @@
 #include "alert.h"
 #include "alert_rules.h"
 #include "alerts.h"
+#include "cfgprint.h"
 #include "config.h"
 #include "metrics.h"
 #include "model.h"
@@ -855,7 +856,7 @@ static int load(const char *text, struct config **cfg, char *err, size_t errlen)
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
-    return cfg_load(path, cfg, err, errlen);
+    return cfg_load(path, NULL, cfg, err, errlen); /* no sources: no adapters needed */
 }
 
 static struct config *load_ok(const char *text)
@@ -943,7 +944,7 @@ static void test_config(void **state)
     assert_int_equal(again->alert_for_s, 0);
     assert_string_equal(again->alert_bearer_token, "tok-123");
     /* Webhook paths may hold secrets (Slack, Teams): printed masked, so they do not read
-     * back as the original (config.c, print_url_option). */
+     * back as the original (cfgopt.c, format_url). */
     assert_null(strstr(out, "/hook"));
     assert_string_equal(again->alert_webhook_urls,
                         "http://127.0.0.1:9095/... https://h.example/...");

@@ -1,4 +1,5 @@
-/* cfg: the INI reader, its defaults, its errors (with line numbers) and printing. */
+/* cfg: loading a file into the table, its defaults, its errors (with line numbers), the
+ * adapters' keys and printing. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,8 +13,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "adapter.h"
+#include "cfgopt.h"
+#include "cfgprint.h"
 #include "config.h"
+#include "igate.h"
 #include "util.h"
+#include "vnpost.h"
+
+/* The adapters, as main passes them to the loader. */
+static const struct cfg_hooks hooks = {.adapter = adp_keys, .check = adp_check};
 
 static char dir[64];
 static char conf_path[128];
@@ -43,7 +52,7 @@ static char *put(const char *name, const char *text)
 static int load(const char *text, struct config **cfg, char *err, size_t errlen)
 {
     write_file(conf_path, text);
-    return cfg_load(conf_path, cfg, err, errlen);
+    return cfg_load(conf_path, &hooks, cfg, err, errlen);
 }
 
 static struct config *load_ok(const char *text)
@@ -97,6 +106,7 @@ static void test_issue_example(void **state)
     char *text = xasprintf(issue_example, secret);
     struct config *cfg = load_ok(text);
     const struct source_cfg *s;
+    const struct igate_cfg *ig;
 
     assert_string_equal(cfg->path, conf_path);
     assert_string_equal(cfg->db_conninfo, "host=127.0.0.1 port=5432 dbname=onestop user=onestop");
@@ -114,18 +124,18 @@ static void test_issue_example(void **state)
     assert_int_equal(s->line, 8);
     assert_string_equal(s->adapter, "igate");
     assert_string_equal(s->base_url, "https://apiigate.example.gov.vn");
-    assert_string_equal(s->token_url, "https://lgsp.example.gov.vn/token");
-    assert_string_equal(s->client_id, "onestopd");
-    assert_string_equal(s->client_secret_file, secret);
-    assert_string_equal(s->client_secret, "s3cr3t-value");
-    assert_null(s->api_key_file);
-    assert_null(s->api_key);
+    /* the igate keys, in igate's struct: an igate source holds no vnpost key (api_key) */
+    assert_ptr_equal(s->keys, &adapter_igate_ops.keys);
+    ig = s->opts;
+    assert_string_equal(ig->token_url, "https://lgsp.example.gov.vn/token");
+    assert_string_equal(ig->client_id, "onestopd");
+    assert_string_equal(ig->client_secret_file, secret);
+    assert_string_equal(ig->client_secret, "s3cr3t-value");
     assert_int_equal(s->interval_s, 300);
     assert_int_equal(s->page_size, 500);
-    /* defaults of the keys not given */
-    assert_string_equal(s->dossier_path, "/pa/dossier/search");
-    assert_string_equal(s->procedure_path, "/pa/procedure/search");
-    assert_string_equal(s->shipment_path, "/bcci/shipments");
+    /* defaults of the keys not given (shipment_path's: test_defaults) */
+    assert_string_equal(ig->dossier_path, "/pa/dossier/search");
+    assert_string_equal(ig->procedure_path, "/pa/procedure/search");
     assert_int_equal(s->timeout_s, 30);
     assert_int_equal(s->max_retries, 5);
     assert_int_equal(s->backoff_max_s, 60);
@@ -163,14 +173,23 @@ static void test_defaults(void **state)
         "[source.vn]\nadapter = vnpost\nbase_url = http://vnpost.local:8080/\n" VNPOST_KEYS);
     assert_int_equal(cfg->nsources, 1);
     assert_string_equal(cfg->sources[0].base_url, "http://vnpost.local:8080"); /* slash gone */
-    assert_string_equal(cfg->sources[0].shipment_path, "/bcci/shipments");
+    assert_ptr_equal(cfg->sources[0].keys, &adapter_vnpost_ops.keys);
+    const struct vnpost_cfg *vn = cfg->sources[0].opts;
+    assert_string_equal(vn->shipment_path, "/bcci/shipments");
     assert_int_equal(cfg->sources[0].interval_s, 300);
     assert_int_equal(cfg->sources[0].page_size, 500);
     assert_int_equal(cfg->sources[0].timeout_s, 30);
     assert_int_equal(cfg->sources[0].max_retries, 5);
     assert_int_equal(cfg->sources[0].backoff_max_s, 60);
-    assert_null(cfg->sources[0].token_url);
     cfg_free(cfg);
+
+    /* a vnpost source holds no igate key; igate's token_url has no default */
+    char msg[128];
+    struct igate_cfg *ig = cfgopt_new(&adapter_igate_ops.keys, NULL, msg, sizeof(msg));
+    assert_non_null(ig);
+    assert_null(ig->token_url);
+    assert_string_equal(ig->procedure_path, "/pa/procedure/search");
+    cfgopt_free(&adapter_igate_ops.keys, ig);
 
     cfg_free(NULL);
 }
@@ -202,7 +221,7 @@ static void test_all_keys(void **state)
                            "base_url = https://vnpost.example.vn/api\n"
                            "api_key_file = %s\n"
                            "shipment_path = /v2/shipments\n"
-                           "procedure_path =\n"
+                           "procedure_path =\n" /* igate's: accepted, as always */
                            "interval = 1h\n"
                            "page_size = 1000\n"
                            "timeout = 45\n"
@@ -227,9 +246,10 @@ static void test_all_keys(void **state)
     assert_float_equal(cfg->on_time_baseline, 0.0, 1e-12);
     s = cfg_find_source(cfg, "vn-post_1");
     assert_non_null(s);
-    assert_string_equal(s->api_key, "k3y");
-    assert_string_equal(s->shipment_path, "/v2/shipments");
-    assert_string_equal(s->procedure_path, ""); /* disabled */
+    const struct vnpost_cfg *vn = s->opts;
+    assert_string_equal(vn->api_key, "k3y");
+    assert_string_equal(vn->shipment_path, "/v2/shipments");
+    assert_ptr_equal(s->keys, &adapter_vnpost_ops.keys); /* procedure_path: kept nowhere */
     assert_int_equal(s->interval_s, 3600);
     assert_int_equal(s->page_size, 1000);
     assert_int_equal(s->timeout_s, 45);
@@ -264,10 +284,11 @@ static void test_syntax(void **state)
     assert_int_equal(cfg->http_max_connections, 7);
     assert_string_equal(cfg->sources[0].adapter, "igate");
     assert_string_equal(cfg->sources[0].base_url, "https://h.example/x#frag-is-not-a-comment");
-    assert_string_equal(cfg->sources[0].client_id, "my id ; not a comment");
-    assert_string_equal(cfg->sources[0].token_url, "https://h.example/token;v=1");
+    const struct igate_cfg *ig = cfg->sources[0].opts;
+    assert_string_equal(ig->client_id, "my id ; not a comment");
+    assert_string_equal(ig->token_url, "https://h.example/token;v=1");
     assert_int_equal(cfg->sources[0].interval_s, 60);
-    assert_string_equal(cfg->sources[0].dossier_path, "/p");
+    assert_string_equal(ig->dossier_path, "/p");
     cfg_free(cfg);
 
     /* several sources, in file order */
@@ -381,6 +402,78 @@ static void test_adapter_keys(void **state)
     cfg_free(cfg);
 }
 
+/* An adapter's keys may come before adapter =, and the keys of other adapters are read and
+ * checked as they always were, though only the section's adapter keeps its own. */
+static void test_adapter_keys_anywhere(void **state)
+{
+    struct config *cfg = load_ok("[source.i]\nbase_url = http://i\n" IGATE_KEYS
+                                 "dossier_path = /d\nadapter = igate\n");
+    const struct igate_cfg *ig = cfg->sources[0].opts;
+    assert_ptr_equal(cfg->sources[0].keys, &adapter_igate_ops.keys);
+    assert_string_equal(ig->dossier_path, "/d");
+    assert_string_equal(ig->client_secret, "fixture-secret");
+    cfg_free(cfg);
+
+    /* an error in an adapter's key is reported at its line, adapter = known or not */
+    expect_error_at("[source.i]\nbase_url = http://i\ntoken_url = nope\nadapter = igate\n", 3,
+                    "token_url: expected a URL");
+    expect_error_at("[source.v]\nadapter = vnpost\nbase_url = http://v\n" VNPOST_KEYS
+                    "dossier_path = bad\n",
+                    5, "dossier_path: expected an absolute path like /pa/dossier/search");
+    expect_error_at("[source.v]\nadapter = vnpost\nbase_url = http://v\n" VNPOST_KEYS
+                    "dossier_path = /a\n\ndossier_path = /b\n",
+                    7, "duplicate key \"dossier_path\" in section [source.v] (first on line 5)");
+    expect_error_at("[source.i]\ntoken_url = nope\nadapter = bogus\n", 2,
+                    "token_url: expected a URL");
+    expect_error_at("[source.i]\nadapter = bogus\ntoken_url = nope\n", 2,
+                    "adapter: unknown adapter \"bogus\" (known: igate, vnpost)");
+    /* the section's own adapter is checked once the section is whole */
+    expect_error_at("[source.i]\nbase_url = http://i\ntoken_url = http://t\nadapter = igate\n", 1,
+                    "[source.i]: client_id is required for adapter igate");
+
+    /* without hooks no adapter is known, and no adapter key either */
+    struct config *none = NULL;
+    char err[512];
+    write_file(conf_path, "[http]\nlisten = *:1\n[source.v]\nadapter = vnpost\n");
+    assert_int_equal(cfg_load(conf_path, NULL, &none, err, sizeof(err)), -1);
+    assert_null(none);
+    assert_non_null(strstr(err, ":4: adapter: unknown adapter \"vnpost\" (known: )"));
+    write_file(conf_path, "[source.v]\napi_key_file = x\n");
+    assert_int_equal(cfg_load(conf_path, NULL, &none, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, ":2: unknown key \"api_key_file\" in section [source.v]"));
+
+    /* no adapter key hides a generic one */
+    const struct cfg_section *gen = cfg_source_section();
+    const struct cfgopt_table *keys;
+    const char *name;
+    for (size_t i = 0; (name = adp_keys(i, &keys)) != NULL; i++) {
+        for (size_t j = 0; j < keys->nopts; j++) {
+            if (cfgopt_find(gen->opts, gen->nopts, keys->opts[j].name) != NULL)
+                fail_msg("%s's key %s is a generic source key", name, keys->opts[j].name);
+        }
+    }
+}
+
+/* The keys a reload cannot apply are named from the table's CFGOPT_RESTART flag. */
+static void test_restart_keys(void **state)
+{
+    struct config *a = load_ok("[http]\nlisten = 127.0.0.1:1\ntimeout = 10s\n");
+    struct config *b = load_ok("[http]\nlisten = 127.0.0.1:2\ntimeout = 11s\n"
+                               "[metrics]\ninterval = 5m\n");
+    char out[128];
+
+    assert_int_equal(cfg_restart_keys(a, a, out, sizeof(out)), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(cfg_restart_keys(a, b, out, sizeof(out)), 2); /* not interval */
+    assert_string_equal(out, "[http] listen, timeout");
+    cfg_free(b);
+    b = load_ok("[http]\nlisten = 127.0.0.1:1\nmax_connections = 63\n");
+    assert_int_equal(cfg_restart_keys(a, b, out, sizeof(out)), 1);
+    assert_string_equal(out, "[http] max_connections");
+    cfg_free(b);
+    cfg_free(a);
+}
+
 static void test_bad_values(void **state)
 {
     static const struct {
@@ -462,7 +555,7 @@ static void test_cannot_open(void **state)
     char err[512], want[512];
     char *path = xasprintf("%s/missing.conf", dir);
 
-    assert_int_equal(cfg_load(path, &cfg, err, sizeof(err)), -1);
+    assert_int_equal(cfg_load(path, &hooks, &cfg, err, sizeof(err)), -1);
     assert_null(cfg);
     snprintf(want, sizeof(want), "%s: cannot open: No such file or directory", path);
     assert_string_equal(err, want);
@@ -519,17 +612,20 @@ static void test_secret_files(void **state)
     /* $CREDENTIALS_DIRECTORY wins for a bare name; a relative path stays with the config */
     setenv("CREDENTIALS_DIRECTORY", credsdir, 1);
     cfg = load_ok(text_fmt);
-    assert_string_equal(cfg->sources[0].client_secret, "from-credentials");
-    assert_string_equal(cfg->sources[0].client_secret_file, in_creds);
-    assert_string_equal(cfg->sources[1].api_key, "from-sub");
-    assert_string_equal(cfg->sources[1].api_key_file, in_sub);
+    const struct igate_cfg *ig = cfg->sources[0].opts;
+    const struct vnpost_cfg *vn = cfg->sources[1].opts;
+    assert_string_equal(ig->client_secret, "from-credentials");
+    assert_string_equal(ig->client_secret_file, in_creds);
+    assert_string_equal(vn->api_key, "from-sub");
+    assert_string_equal(vn->api_key_file, in_sub);
     cfg_free(cfg);
 
     /* without it, next to the config file */
     unsetenv("CREDENTIALS_DIRECTORY");
     cfg = load_ok(text_fmt);
-    assert_string_equal(cfg->sources[0].client_secret, "from-config-dir");
-    assert_string_equal(cfg->sources[0].client_secret_file, in_confdir);
+    ig = cfg->sources[0].opts;
+    assert_string_equal(ig->client_secret, "from-config-dir");
+    assert_string_equal(ig->client_secret_file, in_confdir);
     cfg_free(cfg);
 
     /* a credential that systemd did not pass: the key and the path are named */
@@ -571,6 +667,17 @@ static void test_secret_files(void **state)
     free(sub);
 }
 
+/* Where needle first is in hay; fails when it is not. */
+static long pos(const char *hay, const char *needle)
+{
+    const char *at = strstr(hay, needle);
+
+    if (at == NULL)
+        fail_msg("\"%s\" not found", needle);
+    return (long)(strlen(hay) - strlen(at)); /* no pointer arithmetic: GCC's
+                                              * -Wdangling-pointer misreads open_memstream */
+}
+
 static char *print_to_string(const struct config *cfg, int reference)
 {
     char *data = NULL;
@@ -579,7 +686,7 @@ static char *print_to_string(const struct config *cfg, int reference)
 
     assert_non_null(f);
     if (reference)
-        cfg_print_reference(f);
+        cfg_print_reference(&hooks, f);
     else
         cfg_print(cfg, f);
     fclose(f);
@@ -591,6 +698,7 @@ static void test_print(void **state)
     char *secret = put("igate.secret", "s3cr3t-value\n");
     char *text = xasprintf(issue_example, secret);
     struct config *cfg = load_ok(text), *again;
+    const struct igate_cfg *ig;
     char *out, *out2;
 
     out = print_to_string(cfg, 0);
@@ -598,7 +706,7 @@ static void test_print(void **state)
     assert_non_null(strstr(out, "[source.igate]\n"));
     assert_non_null(strstr(out, "client_secret_file = "));
     assert_non_null(strstr(out, "secret (set)"));
-    assert_non_null(strstr(out, "; api_key_file = (unset)\n"));
+    assert_null(strstr(out, "api_key_file")); /* a source lists its own adapter's keys */
     assert_non_null(strstr(out, "; password_file = (unset)\n"));
     assert_non_null(strstr(out, "; as_of = (unset)\n"));
     assert_non_null(strstr(out, "; on_time_baseline = (unset)\n"));
@@ -610,11 +718,18 @@ static void test_print(void **state)
     assert_non_null(
         strstr(out, "conninfo = host=127.0.0.1 port=5432 dbname=onestop user=onestop\n"));
 
+    /* a source's adapter keys come after base_url, before the generic keys that follow */
+    assert_true(pos(out, "[source.igate]\n") < pos(out, "\nbase_url = "));
+    assert_true(pos(out, "\nbase_url = ") < pos(out, "\ntoken_url = "));
+    assert_true(pos(out, "\ntoken_url = ") < pos(out, "\nprocedure_path = "));
+    assert_true(pos(out, "\nprocedure_path = ") < pos(out, "\ninterval = 5m\n"));
+
     /* the printed configuration is itself a valid configuration with the same meaning */
     again = load_ok(out);
     out2 = print_to_string(again, 0);
     assert_string_equal(strchr(out, '\n'), strchr(out2, '\n')); /* all but the header */
-    assert_string_equal(again->sources[0].client_secret, "s3cr3t-value");
+    assert_string_equal(((const struct igate_cfg *)again->sources[0].opts)->client_secret,
+                        "s3cr3t-value");
     cfg_free(again);
     free(out2);
     free(out);
@@ -628,8 +743,9 @@ static void test_print(void **state)
     assert_non_null(strstr(out, "client_id = \" a ; b \"\n"));
     assert_non_null(strstr(out, "procedure_path = \"\"\n"));
     again = load_ok(out);
-    assert_string_equal(again->sources[0].client_id, " a ; b ");
-    assert_string_equal(again->sources[0].procedure_path, "");
+    ig = again->sources[0].opts;
+    assert_string_equal(ig->client_id, " a ; b ");
+    assert_string_equal(ig->procedure_path, "");
     cfg_free(again);
     free(out);
     cfg_free(cfg);
@@ -687,7 +803,8 @@ static void test_print_masks_urls(void **state)
     assert_non_null(strstr(out, "token_url = https://plain.example/token\n"));
     again = load_ok(out);
     assert_string_equal(again->sources[1].base_url, "https://plain.example/api");
-    assert_string_equal(again->sources[1].token_url, "https://plain.example/token");
+    assert_string_equal(((const struct igate_cfg *)again->sources[1].opts)->token_url,
+                        "https://plain.example/token");
     cfg_free(again);
     free(out);
     cfg_free(cfg);
@@ -782,6 +899,8 @@ int main(void)
         cmocka_unit_test(test_syntax),
         cmocka_unit_test(test_errors_with_lines),
         cmocka_unit_test(test_adapter_keys),
+        cmocka_unit_test(test_adapter_keys_anywhere),
+        cmocka_unit_test(test_restart_keys),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_cannot_open),
         cmocka_unit_test(test_conninfo_password_rejected),

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "adapter.h"
+#include "cfgopt.h"
+#include "igate.h"
 #include "record.h"
 
 static json_t *fixture(const char *name)
@@ -32,21 +34,44 @@ static json_t *fixture(const char *name)
     return j;
 }
 
-static struct source_cfg base_cfg(void)
+/* A [source.NAME] section and its igate keys, as the config loader fills them. */
+struct test_source {
+    struct source_cfg s;
+    struct igate_cfg ig;
+};
+
+static struct test_source base_cfg(void)
 {
-    struct source_cfg c;
+    struct test_source c;
     memset(&c, 0, sizeof(c));
-    c.name = "igate";
-    c.adapter = "igate";
-    c.base_url = "https://igate.example.gov.vn";
-    c.token_url = "https://lgsp.example.gov.vn/token";
-    c.client_id = "onestopd";
-    c.client_secret = "s3cr3t";
-    c.dossier_path = "/pa/dossier/search";
-    c.procedure_path = "/pa/procedure/search";
-    c.page_size = 500;
-    c.timeout_s = 5;
+    c.s.name = "igate";
+    c.s.adapter = "igate";
+    c.s.base_url = "https://igate.example.gov.vn";
+    c.ig.token_url = "https://lgsp.example.gov.vn/token";
+    c.ig.client_id = "onestopd";
+    c.ig.client_secret = "s3cr3t";
+    c.ig.dossier_path = "/pa/dossier/search";
+    c.ig.procedure_path = "/pa/procedure/search";
+    c.s.page_size = 500;
+    c.s.timeout_s = 5;
     return c;
+}
+
+/* The section of c, its keys pointing at c's igate struct (c may have been copied). */
+static const struct source_cfg *src(struct test_source *c)
+{
+    c->s.keys = &adapter_igate_ops.keys;
+    c->s.opts = &c->ig;
+    return &c->s;
+}
+
+/* The default of one of igate's keys, from its key table. */
+static const char *igate_default(const char *key)
+{
+    const struct cfgopt *o =
+        cfgopt_find(adapter_igate_ops.keys.opts, adapter_igate_ops.keys.nopts, key);
+    assert_non_null(o);
+    return o->def;
 }
 
 static const struct feed_desc *feed(struct adapter *ad, enum feed_kind kind)
@@ -83,9 +108,9 @@ static const struct record *find_record(const struct record_batch *b, const char
 
 static void test_dossier_page(void **state)
 {
-    struct source_cfg cfg = base_cfg();
+    struct test_source cfg = base_cfg();
     char err[256] = "";
-    struct adapter *ad = adp_new(&cfg, err, sizeof(err));
+    struct adapter *ad = adp_new(src(&cfg), err, sizeof(err));
     assert_non_null(ad);
     const struct feed_desc *fd = feed(ad, FEED_DOSSIER);
     struct record_batch b;
@@ -171,9 +196,9 @@ static void test_dossier_page(void **state)
 
 static void test_dossier_bad_envelopes(void **state)
 {
-    struct source_cfg cfg = base_cfg();
+    struct test_source cfg = base_cfg();
     char err[256];
-    struct adapter *ad = adp_new(&cfg, err, sizeof(err));
+    struct adapter *ad = adp_new(src(&cfg), err, sizeof(err));
     assert_non_null(ad);
     const struct feed_desc *fd = feed(ad, FEED_DOSSIER);
     struct record_batch b;
@@ -218,9 +243,9 @@ static void test_dossier_bad_envelopes(void **state)
 
 static void test_procedure_pages(void **state)
 {
-    struct source_cfg cfg = base_cfg();
+    struct test_source cfg = base_cfg();
     char err[256];
-    struct adapter *ad = adp_new(&cfg, err, sizeof(err));
+    struct adapter *ad = adp_new(src(&cfg), err, sizeof(err));
     assert_non_null(ad);
     const struct feed_desc *fd = feed(ad, FEED_PROCEDURE);
     assert_int_equal(fd->mode, FEED_WHOLE);
@@ -291,9 +316,9 @@ static void test_procedure_pages(void **state)
 
 static void test_page_urls(void **state)
 {
-    struct source_cfg cfg = base_cfg();
+    struct test_source cfg = base_cfg();
     char err[256];
-    struct adapter *ad = adp_new(&cfg, err, sizeof(err));
+    struct adapter *ad = adp_new(src(&cfg), err, sizeof(err));
     assert_non_null(ad);
     const struct feed_desc *dfd = feed(ad, FEED_DOSSIER);
     const struct feed_desc *pfd = feed(ad, FEED_PROCEDURE);
@@ -340,11 +365,11 @@ static void test_page_urls(void **state)
     adp_free(ad);
 
     /* paths and sizes from the config; a trailing slash is not doubled */
-    cfg.base_url = "http://10.0.0.5:8080/igate/";
-    cfg.dossier_path = "/api/v2/hoso?province=12";
-    cfg.procedure_path = NULL; /* the default */
-    cfg.page_size = 1000;
-    ad = adp_new(&cfg, err, sizeof(err));
+    cfg.s.base_url = "http://10.0.0.5:8080/igate/";
+    cfg.ig.dossier_path = "/api/v2/hoso?province=12";
+    cfg.ig.procedure_path = (char *)igate_default("procedure_path"); /* the default */
+    cfg.s.page_size = 1000;
+    ad = adp_new(src(&cfg), err, sizeof(err));
     assert_non_null(ad);
     memset(&cur, 0, sizeof(cur));
     u = ad->ops->page_url(ad, feed(ad, FEED_DOSSIER), &cur, 0);
@@ -360,11 +385,11 @@ static void test_page_urls(void **state)
 
 static void test_feeds(void **state)
 {
-    struct source_cfg cfg = base_cfg();
+    struct test_source cfg = base_cfg();
     const struct feed_desc *fds[4];
     char err[256];
 
-    struct adapter *ad = adp_new(&cfg, err, sizeof(err));
+    struct adapter *ad = adp_new(src(&cfg), err, sizeof(err));
     assert_non_null(ad);
     assert_int_equal(ad->ops->feeds(ad, fds, 4), 2);
     assert_string_equal(fds[0]->name, "dossier");
@@ -377,8 +402,8 @@ static void test_feeds(void **state)
     assert_int_equal(ad->ops->feeds(ad, fds, 0), 0);
     adp_free(ad);
 
-    cfg.procedure_path = ""; /* no catalogue */
-    ad = adp_new(&cfg, err, sizeof(err));
+    cfg.ig.procedure_path = ""; /* no catalogue */
+    ad = adp_new(src(&cfg), err, sizeof(err));
     assert_non_null(ad);
     assert_int_equal(ad->ops->feeds(ad, fds, 4), 1);
     assert_int_equal(fds[0]->kind, FEED_DOSSIER);
@@ -398,6 +423,19 @@ static void test_registry(void **state)
     assert_string_equal(adp_names(), "igate, vnpost");
     assert_non_null(adapter_igate_ops.description);
     adp_free(NULL);
+
+    /* the keys each adapter adds to its sections, for the config loader */
+    const struct cfgopt_table *keys = NULL;
+    assert_string_equal(adp_keys(0, &keys), "igate");
+    assert_ptr_equal(keys, &adapter_igate_ops.keys);
+    assert_int_equal(keys->size, sizeof(struct igate_cfg));
+    assert_non_null(cfgopt_find(keys->opts, keys->nopts, "token_url"));
+    assert_null(cfgopt_find(keys->opts, keys->nopts, "api_key_file"));
+    assert_string_equal(adp_keys(1, &keys), "vnpost");
+    assert_ptr_equal(keys, &adapter_vnpost_ops.keys);
+    assert_null(adp_keys(2, &keys));
+    assert_string_equal(igate_default("dossier_path"), "/pa/dossier/search");
+    assert_string_equal(igate_default("procedure_path"), "/pa/procedure/search");
 }
 
 static void test_init_errors(void **state)
@@ -408,44 +446,62 @@ static void test_init_errors(void **state)
 
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
         for (int empty = 0; empty <= 1; empty++) {
-            struct source_cfg cfg = base_cfg();
+            struct test_source cfg = base_cfg();
             char *v = empty ? "" : NULL;
             switch (i) {
             case 0:
-                cfg.base_url = v;
+                cfg.s.base_url = v;
                 break;
             case 1:
-                cfg.token_url = v;
+                cfg.ig.token_url = v;
                 break;
             case 2:
-                cfg.client_id = v;
+                cfg.ig.client_id = v;
                 break;
             default:
-                cfg.client_secret = v;
+                cfg.ig.client_secret = v;
                 break;
             }
             err[0] = '\0';
-            assert_null(adp_new(&cfg, err, sizeof(err)));
+            assert_null(adp_new(src(&cfg), err, sizeof(err)));
             snprintf(want, sizeof(want), "source.igate: %s is required for adapter igate",
                      required[i]);
             assert_string_equal(err, want);
         }
     }
 
-    struct source_cfg cfg = base_cfg();
-    cfg.adapter = "dvcqg";
-    assert_null(adp_new(&cfg, err, sizeof(err)));
+    struct test_source cfg = base_cfg();
+    cfg.s.adapter = "dvcqg";
+    assert_null(adp_new(src(&cfg), err, sizeof(err)));
     assert_string_equal(err, "source.igate: unknown adapter \"dvcqg\" (known: igate, vnpost)");
 
-    cfg.adapter = NULL;
-    assert_null(adp_new(&cfg, err, sizeof(err)));
+    cfg.s.adapter = NULL;
+    assert_null(adp_new(src(&cfg), err, sizeof(err)));
     assert_non_null(strstr(err, "adapter is required"));
 
     /* the secret is never part of a message */
     cfg = base_cfg();
-    cfg.token_url = NULL;
-    assert_null(adp_new(&cfg, err, sizeof(err)));
+    cfg.ig.token_url = NULL;
+    assert_null(adp_new(src(&cfg), err, sizeof(err)));
     assert_null(strstr(err, "s3cr3t"));
+
+    /* adp_check (the config loader's check) says what adp_new would, creating nothing */
+    cfg = base_cfg();
+    assert_int_equal(adp_check(src(&cfg), err, sizeof(err)), 0);
+    cfg.ig.client_id = "";
+    assert_int_equal(adp_check(src(&cfg), err, sizeof(err)), -1);
+    assert_string_equal(err, "source.igate: client_id is required for adapter igate");
+
+    /* settings that are not igate's are never read as igate's */
+    cfg = base_cfg();
+    src(&cfg);
+    cfg.s.keys = &adapter_vnpost_ops.keys;
+    assert_int_equal(adp_check(&cfg.s, err, sizeof(err)), -1);
+    assert_string_equal(err, "source.igate: the keys of adapter igate were not loaded");
+    cfg.s.keys = &adapter_igate_ops.keys;
+    cfg.s.opts = NULL;
+    assert_null(adp_new(&cfg.s, err, sizeof(err)));
+    assert_string_equal(err, "source.igate: the keys of adapter igate were not loaded");
 }
 
 /* ---- the token, against a loopback endpoint ---- */
@@ -592,15 +648,15 @@ static char *authorize(struct adapter *ad, struct fetcher *f, int force, char *e
 static void test_token(void **state)
 {
     struct token_server *s = *state;
-    struct source_cfg cfg = base_cfg();
+    struct test_source cfg = base_cfg();
     char url[128], err[256];
     char *auth;
 
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/oauth2/token", s->port);
-    cfg.token_url = url;
-    cfg.client_id = "one stop";
-    cfg.client_secret = "s&cr=t+/é";
-    struct adapter *ad = adp_new(&cfg, err, sizeof(err));
+    cfg.ig.token_url = url;
+    cfg.ig.client_id = "one stop";
+    cfg.ig.client_secret = "s&cr=t+/é";
+    struct adapter *ad = adp_new(src(&cfg), err, sizeof(err));
     assert_non_null(ad);
     struct fetcher *f = fetch_new();
     assert_non_null(f);
@@ -695,7 +751,7 @@ static void test_token(void **state)
 
 static void test_token_unreachable(void **state)
 {
-    struct source_cfg cfg = base_cfg();
+    struct test_source cfg = base_cfg();
     char err[256], url[64];
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t salen = sizeof sa;
@@ -706,9 +762,9 @@ static void test_token_unreachable(void **state)
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
     snprintf(url, sizeof url, "http://127.0.0.1:%u/token", ntohs(sa.sin_port));
 
-    cfg.token_url = url;
-    cfg.timeout_s = 2;
-    struct adapter *ad = adp_new(&cfg, err, sizeof(err));
+    cfg.ig.token_url = url;
+    cfg.s.timeout_s = 2;
+    struct adapter *ad = adp_new(src(&cfg), err, sizeof(err));
     assert_non_null(ad);
     struct fetcher *f = fetch_new();
     assert_null(authorize(ad, f, 0, err, sizeof(err)));

@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "cfgopt.h"
 #include "record.h"
+#include "vnpost.h"
 
 static json_t *fixture(const char *name)
 {
@@ -25,27 +27,46 @@ static json_t *fixture(const char *name)
     return j;
 }
 
-static struct source_cfg base_cfg(void)
+/* A [source.NAME] section and its vnpost keys, as the config loader fills them. */
+struct test_source {
+    struct source_cfg s;
+    struct vnpost_cfg vn;
+};
+
+static struct test_source base_cfg(void)
 {
-    struct source_cfg c;
+    struct test_source c;
     memset(&c, 0, sizeof(c));
-    c.name = "post";
-    c.adapter = "vnpost";
-    c.base_url = "https://bcci.example.vnpost.vn";
-    c.api_key = "k3y-0123456789";
-    c.shipment_path = "/bcci/shipments";
-    c.page_size = 500;
-    c.timeout_s = 5;
+    c.s.name = "post";
+    c.s.adapter = "vnpost";
+    c.s.base_url = "https://bcci.example.vnpost.vn";
+    c.vn.api_key = "k3y-0123456789";
+    c.vn.shipment_path = "/bcci/shipments";
+    c.s.page_size = 500;
+    c.s.timeout_s = 5;
     return c;
+}
+
+/* The section of c, its keys pointing at c's vnpost struct (c may have been copied). */
+static const struct source_cfg *src(struct test_source *c)
+{
+    c->s.keys = &adapter_vnpost_ops.keys;
+    c->s.opts = &c->vn;
+    return &c->s;
+}
+
+static const struct cfgopt *vnpost_key(const char *key)
+{
+    return cfgopt_find(adapter_vnpost_ops.keys.opts, adapter_vnpost_ops.keys.nopts, key);
 }
 
 static int setup(void **state)
 {
-    static struct source_cfg cfg;
+    static struct test_source cfg;
     char err[256];
 
     cfg = base_cfg();
-    struct adapter *ad = adp_new(&cfg, err, sizeof(err));
+    struct adapter *ad = adp_new(src(&cfg), err, sizeof(err));
     if (!ad)
         fail_msg("%s", err);
     *state = ad;
@@ -249,12 +270,12 @@ static void test_page_urls(void **state)
     free(u);
 
     /* config paths, defaults and a trailing slash */
-    struct source_cfg cfg = base_cfg();
+    struct test_source cfg = base_cfg();
     char err[256];
-    cfg.base_url = "http://127.0.0.1:8081/";
-    cfg.shipment_path = NULL;
-    cfg.page_size = 1000;
-    struct adapter *ad2 = adp_new(&cfg, err, sizeof(err));
+    cfg.s.base_url = "http://127.0.0.1:8081/";
+    cfg.vn.shipment_path = (char *)vnpost_key("shipment_path")->def;
+    cfg.s.page_size = 1000;
+    struct adapter *ad2 = adp_new(src(&cfg), err, sizeof(err));
     assert_non_null(ad2);
     u = ad2->ops->page_url(ad2, shipment_feed(ad2), NULL, 0);
     assert_string_equal(u, "http://127.0.0.1:8081/bcci/shipments?page=1&pageSize=1000");
@@ -296,31 +317,34 @@ static void test_feeds_and_init(void **state)
     assert_int_equal(ad->ops->feeds(ad, fds, 0), 0);
     assert_ptr_equal(ad->ops, adp_find("vnpost"));
 
-    struct source_cfg cfg = base_cfg();
-    cfg.api_key = NULL;
-    assert_null(adp_new(&cfg, err, sizeof(err)));
+    struct test_source cfg = base_cfg();
+    cfg.vn.api_key = NULL;
+    assert_null(adp_new(src(&cfg), err, sizeof(err)));
     assert_string_equal(err, "source.post: api_key_file is required for adapter vnpost");
-    cfg.api_key = "";
-    assert_null(adp_new(&cfg, err, sizeof(err)));
+    cfg.vn.api_key = "";
+    assert_null(adp_new(src(&cfg), err, sizeof(err)));
+    assert_string_equal(err, "source.post: api_key_file is required for adapter vnpost");
+    assert_int_equal(adp_check(src(&cfg), err, sizeof(err)), -1);
     assert_string_equal(err, "source.post: api_key_file is required for adapter vnpost");
 
     cfg = base_cfg();
-    cfg.base_url = NULL;
-    assert_null(adp_new(&cfg, err, sizeof(err)));
+    cfg.s.base_url = NULL;
+    assert_null(adp_new(src(&cfg), err, sizeof(err)));
     assert_string_equal(err, "source.post: base_url is required for adapter vnpost");
 
     /* a key with a line break inside cannot go into a header */
     cfg = base_cfg();
-    cfg.api_key = "k3y\r\nX-Injected: 1";
-    assert_null(adp_new(&cfg, err, sizeof(err)));
+    cfg.vn.api_key = "k3y\r\nX-Injected: 1";
+    assert_null(adp_new(src(&cfg), err, sizeof(err)));
     assert_string_equal(err, "source.post: the API key (api_key_file) contains control characters");
     assert_null(strstr(err, "k3y"));
 
-    /* vnpost does not need the igate options */
+    /* vnpost does not need the igate options: its sections do not even hold them */
+    assert_null(vnpost_key("token_url"));
+    assert_null(vnpost_key("client_id"));
     cfg = base_cfg();
-    cfg.token_url = NULL;
-    cfg.client_id = NULL;
-    struct adapter *ad2 = adp_new(&cfg, err, sizeof(err));
+    assert_int_equal(adp_check(src(&cfg), err, sizeof(err)), 0);
+    struct adapter *ad2 = adp_new(src(&cfg), err, sizeof(err));
     assert_non_null(ad2);
     adp_free(ad2);
 }
