@@ -21,7 +21,6 @@
 #include "metrics.h"
 #include "netaddr.h"
 #include "page.h"
-#include "site.h"
 #include "util.h"
 #include "version.h"
 
@@ -209,12 +208,40 @@ static const char *get_arg(void *conn, const char *name)
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* GET /?agency=&period=: a copy of the page the main loop rendered into the snapshot. */
+static void page_reply(struct snapshot *snap, const char *agency, const char *period,
+                       struct http_reply *out)
+{
+    static const char STARTING[] =
+        "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<title>onestopd</title></head><body><p>Máy chủ đang khởi động; hãy tải lại sau ít "
+        "giây.</p></body></html>\n";
+    unsigned status = 503;
+    int rc = snapshot_get_page(snap, agency, period, &out->body, &out->len, &status);
+
+    out->content_type = CT_HTML;
+    out->status = status;
+    if (rc < 0) {
+        out->status = 500;
+        out->body = xstrdup("<!DOCTYPE html>\n<html lang=\"vi\"><title>onestopd</title>"
+                            "<p>Hết bộ nhớ.</p></html>\n");
+    } else if (rc == 0) {
+        /* Before the main loop's first publication. */
+        out->body = xstrdup(STARTING);
+    }
+    if (rc <= 0)
+        out->len = out->body ? strlen(out->body) : 0;
+    if (out->status == 503)
+        out->retry_after_s = 5;
+}
+
 /* The status page: rendered by the main loop into the snapshot (site.c), only copied here. */
 static MHD_RESULT serve_page(struct http_server *h, struct MHD_Connection *c)
 {
     struct http_reply r = {0};
 
-    site_reply(h->o.snap, get_arg(c, "agency"), get_arg(c, "period"), &r);
+    page_reply(h->o.snap, get_arg(c, "agency"), get_arg(c, "period"), &r);
     if (!r.body)
         return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL);
     return send_reply(c, &r, 0);

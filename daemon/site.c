@@ -9,28 +9,13 @@
 
 #include "log.h"
 #include "page.h"
+#include "sitepages.h"
 #include "trend.h"
 #include "util.h"
 
 struct site {
     struct trend_cache *cache;
     struct log_complaint trend_complaint;
-};
-
-struct site_page {
-    char *agency; /* "" for the province */
-    char *period; /* a /metrics label */
-    char *html;
-    size_t len;
-};
-
-struct site_pages {
-    int computed;        /* 0: the one page is "nothing computed yet" */
-    struct site_page *v; /* sorted by (agency, period), bytes */
-    size_t n;
-    char *default_period; /* the year's label */
-    char *not_found;
-    size_t not_found_len;
 };
 
 struct site *site_new(void)
@@ -53,28 +38,6 @@ void site_free(struct site *s)
         return;
     trend_cache_free(s->cache);
     free(s);
-}
-
-void site_pages_free(struct site_pages *p)
-{
-    if (!p)
-        return;
-    for (size_t i = 0; i < p->n; i++) {
-        free(p->v[i].agency);
-        free(p->v[i].period);
-        free(p->v[i].html);
-    }
-    free(p->v);
-    free(p->default_period);
-    free(p->not_found);
-    free(p);
-}
-
-static int page_cmp(const void *a, const void *b)
-{
-    const struct site_page *x = a, *y = b;
-    int c = strcmp(x->agency, y->agency);
-    return c ? c : strcmp(x->period, y->period);
 }
 
 /* Renders one page into slot v[*n]. 0 or -1. */
@@ -125,7 +88,7 @@ static struct site_pages *render_all(const struct page_input *in)
                     goto fail;
         }
     }
-    qsort(p->v, p->n, sizeof *p->v, page_cmp);
+    site_pages_sort(p);
     p->default_period = xstrdup(m->periods[PK_YEAR].label);
     buf_init(&nf);
     if (page_render_not_found(in, &nf) != 0) {
@@ -175,62 +138,4 @@ int site_publish(struct site *s, PGconn *conn, const struct config *cfg, const s
               (long long)(util_now_ms() - t0));
     snapshot_set_pages(snap, p);
     return 0;
-}
-
-int site_pages_copy(const struct site_pages *p, const char *agency, const char *period, char **html,
-                    size_t *len, unsigned *status)
-{
-    const char *body;
-    size_t n;
-
-    *html = NULL;
-    *len = 0;
-    if (!p->computed) {
-        body = p->v[0].html;
-        n = p->v[0].len;
-        *status = 503;
-    } else {
-        struct site_page key = {
-            .agency = (char *)(agency ? agency : ""),
-            .period = (char *)(period && *period ? period : p->default_period),
-        };
-        const struct site_page *hit = bsearch(&key, p->v, p->n, sizeof *p->v, page_cmp);
-        body = hit ? hit->html : p->not_found;
-        n = hit ? hit->len : p->not_found_len;
-        *status = hit ? 200 : 404;
-    }
-    *html = malloc(n + 1);
-    if (!*html)
-        return -1;
-    memcpy(*html, body, n);
-    (*html)[n] = '\0';
-    *len = n;
-    return 0;
-}
-
-void site_reply(struct snapshot *snap, const char *agency, const char *period,
-                struct http_reply *out)
-{
-    static const char STARTING[] =
-        "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        "<title>onestopd</title></head><body><p>Máy chủ đang khởi động; hãy tải lại sau ít "
-        "giây.</p></body></html>\n";
-    unsigned status = 503;
-    int rc = snapshot_get_page(snap, agency, period, &out->body, &out->len, &status);
-
-    out->content_type = PAGE_CONTENT_TYPE;
-    out->status = status;
-    if (rc < 0) {
-        out->status = 500;
-        out->body = xstrdup("<!DOCTYPE html>\n<html lang=\"vi\"><title>onestopd</title>"
-                            "<p>Hết bộ nhớ.</p></html>\n");
-    } else if (rc == 0) {
-        /* Before the main loop's first publication. */
-        out->body = xstrdup(STARTING);
-    }
-    if (rc <= 0)
-        out->len = out->body ? strlen(out->body) : 0;
-    if (out->status == 503)
-        out->retry_after_s = 5;
 }

@@ -9,8 +9,8 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "http.h"
 #include "model.h"
+#include "sitepages.h"
 #include "snapshot.h"
 
 /* The main loop's state for the pages (the trend's cache of past days). */
@@ -26,21 +26,5 @@ void site_free(struct site *s);
  */
 int site_publish(struct site *s, PGconn *conn, const struct config *cfg, const struct model *m,
                  const struct source_status *src, size_t nsrc, struct snapshot *snap);
-
-/* A set of rendered pages; immutable once built. The snapshot owns the current one. */
-struct site_pages;
-
-void site_pages_free(struct site_pages *p);
-/*
- * Copies the page of agency (NULL or "": the province) in period (a /metrics period label;
- * NULL or "": the year) into *html (caller frees). *status is 200, 404 (unknown agency or
- * period: the not-found page) or 503 (nothing computed yet). 0, or -1 when out of memory.
- */
-int site_pages_copy(const struct site_pages *p, const char *agency, const char *period, char **html,
-                    size_t *len, unsigned *status);
-
-/* GET /?agency=&period= from the snapshot, on an HTTP thread. Always fills out. */
-void site_reply(struct snapshot *snap, const char *agency, const char *period,
-                struct http_reply *out);
 
 #endif

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "site.h"
+#include "sitepages.h"
 #include "util.h"
 
 struct snapshot {
