@@ -422,8 +422,8 @@ static void test_structure(void **state)
     char *page = render(&m, src, 2);
     size_t nfams = check_structure(page);
     /* 4 counts + overdue + 5 ratios + 3 procedure ratios + 2 targets + info + 4 store
-     * + 5 source + 2 alert + computed + build + leader */
-    assert_int_equal(nfams, 30);
+     * + 5 source + 2 alert + computed + build + leader + database */
+    assert_int_equal(nfams, 31);
     free(page);
     model_clear(&m);
 }
@@ -436,7 +436,8 @@ static void test_not_computed(void **state)
     build_sources(src);
     char *page = render(&m, src, 2);
 
-    assert_int_equal(check_structure(page), 30); /* every family still described */
+    assert_int_equal(check_structure(page), 31); /* every family still described */
+    ASSERT_LINE(page, "onestop_database_up 0");
     ASSERT_NO_PREFIX(page, "onestop_dossiers_");
     ASSERT_NO_PREFIX(page, "onestop_postal_shipments{");
     ASSERT_NO_PREFIX(page, "onestop_stored_records{");
