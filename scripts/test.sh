@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
+python3 scripts/check-layers.py
 bash scripts/build.sh build
 ctest --test-dir build --output-on-failure -j2
 bash scripts/build.sh build-asan -DONESTOP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
