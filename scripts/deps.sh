@@ -4,7 +4,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config
   libcurl4-openssl-dev libjansson-dev libpq-dev libmicrohttpd-dev libutf8proc-dev
-  zlib1g-dev libcrypt-dev
+  zlib1g-dev libgnutls28-dev libcrypt-dev
   libcmocka-dev
   postgresql-15 postgresql-client-15
   python3 curl ca-certificates procps
