@@ -21,6 +21,14 @@ int met_render(const struct model *m, const struct source_status *src, size_t ns
  * virtual memory, max fds) read from /proc/self now. 0 or -1. */
 int met_render_process(struct buf *out);
 
+/* The HTTP endpoint's own counters, read at each scrape. */
+struct met_http {
+    unsigned long long auth_failures; /* answers 401 */
+};
+
+/* Appends the onestop_http_* families (the endpoint's self-metrics). 0 or -1. */
+int met_render_http(const struct met_http *s, struct buf *out);
+
 /* Appends a label value escaped per the text format (\\, \", \n). */
 void met_escape_label(struct buf *out, const char *v);
 /* Formats a sample value: integers without exponent, NaN/Inf as Prometheus spells them. */
