@@ -9,6 +9,7 @@ PKGS=(
   postgresql-15 postgresql-client-15
   python3 curl ca-certificates procps
   prometheus prometheus-alertmanager
+  openssl apache2-utils  # HTTPS and basic-auth tests: openssl req -x509, htpasswd -B
   dpkg-dev file systemd man-db systemd-container  # packaging tests: dpkg-shlibdeps, systemd-analyze, man, nspawn
 )
 missing=()
