@@ -2,17 +2,21 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "adapter.h"
+#include "htpasswd.h"
 #include "log.h"
 #include "netaddr.h"
 #include "redact.h"
+#include "tlscred.h"
 
 enum opt_type {
     OT_STRING,      /* any non-empty text */
@@ -31,6 +35,9 @@ enum opt_type {
     OT_URL_LIST,    /* one or more http(s) URLs separated by blanks, kept as a string */
     OT_DURATION0,   /* like OT_DURATION, but 0 ("0s") is allowed */
     OT_POINTS,      /* double in (0, 100]: percentage points */
+    OT_FILE,        /* path of a readable file, resolved like OT_SECRET_FILE; kept as the
+                       path (its user reads it, at start and at each reload) */
+    OT_HTPASSWD,    /* OT_FILE holding basic-auth users (htpasswd.h), checked here */
 };
 
 #define OPT_REQUIRED 0x1    /* must be given (reported at the section header) */
@@ -71,10 +78,22 @@ static const struct cfg_option options[] = {
 
     {"http", "listen", OT_LISTEN, C(http_listen), "127.0.0.1:9787", 0, 0, 0, 0,
      "Address of the metrics endpoint: IPV4:PORT, [IPV6]:PORT, or *:PORT for all addresses."},
-    {"http", "max_connections", OT_LONG, C(http_max_connections), "64", 1, 10000, 0, 0,
-     "Most concurrent HTTP connections."},
+    {"http", "max_connections", OT_LONG, C(http_max_connections), "512", 1, 10000, 0, 0,
+     "Most concurrent HTTP connections (each costs a file descriptor, not a thread), at most "
+     "64 from one client address."},
     {"http", "timeout", OT_DURATION, C(http_timeout_s), "10s", 0, 0, 0, 0,
      "Idle timeout of an HTTP connection."},
+    {"http", "header_timeout", OT_DURATION, C(http_header_timeout_s), "5s", 0, 0, 0, 0,
+     "A new connection that has not sent a request's complete headers within this long is "
+     "closed (a kept-alive one: within the longer of this and timeout after its last answer)."},
+    {"http", "tls_cert_file", OT_FILE, C(http_tls_cert_file), NULL, 0, 0, 0, 0,
+     "PEM certificate (then any intermediates) of the endpoint. With tls_key_file (both or "
+     "neither) it serves HTTPS only. Re-read on reload. Looked up like password_file."},
+    {"http", "tls_key_file", OT_FILE, C(http_tls_key_file), NULL, 0, 0, 0, 0,
+     "Unencrypted PEM private key of tls_cert_file. Re-read on reload."},
+    {"http", "basic_auth_users_file", OT_HTPASSWD, C(http_basic_auth_users_file), NULL, 0, 0, 0, 0,
+     "Users allowed in, as NAME:HASH lines with bcrypt hashes (htpasswd -nBC 10 NAME). Set: "
+     "every path but /healthz needs one of them (HTTP basic auth). Re-read on reload."},
 
     {"metrics", "interval", OT_DURATION, C(metrics_interval_s), "60s", 0, 0, 0, 0,
      "How often the ratios are recomputed from the database."},
@@ -413,6 +432,28 @@ static char *resolve_file(const struct parser *ps, const char *v)
     return xasprintf("%s/%s", ps->dir, v);
 }
 
+/* An OT_FILE must be readable now; an OT_HTPASSWD must also parse (its errors name
+ * FILE:LINE of the users file). 0 or -1 with why. */
+static int check_file(const struct cfg_option *o, const char *path, char *why, size_t whylen)
+{
+    struct htp_users *u = NULL;
+    int fd;
+
+    if (o->type == OT_HTPASSWD) {
+        if (htp_load(path, &u, why, whylen) != 0)
+            return -1;
+        htp_free(u);
+        return 0;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
 /* Stores v into the option's field of base. 0, or -1 with msg (no "file:line:" prefix). */
 static int set_value(const struct parser *ps, const struct cfg_option *o, void *base, const char *v,
                      char *msg, size_t msglen)
@@ -480,6 +521,23 @@ static int set_value(const struct parser *ps, const struct cfg_option *o, void *
         }
         free_secret(aux);
         *aux = secret;
+        free(*(char **)dst);
+        *(char **)dst = path;
+        return 0;
+    }
+    case OT_FILE:
+    case OT_HTPASSWD: {
+        char why[512];
+        char *path = resolve_file(ps, v);
+        if (path == NULL) {
+            snprintf(msg, msglen, "out of memory");
+            return -1;
+        }
+        if (check_file(o, path, why, sizeof(why)) < 0) {
+            snprintf(msg, msglen, "%s: %s", o->name, why);
+            free(path);
+            return -1;
+        }
         free(*(char **)dst);
         *(char **)dst = path;
         return 0;
@@ -704,9 +762,34 @@ static size_t option_index(const char *section, const char *name)
     return i;
 }
 
+/* [http] tls_cert_file and tls_key_file: both or neither, and a pair that belongs
+ * together (checked here, so --check-config and a reload refuse what the start would). */
+static int check_tls(struct parser *ps)
+{
+    size_t ic = option_index("http", "tls_cert_file"), ik = option_index("http", "tls_key_file");
+    int lc = ic < NOPTS ? ps->global_seen.line[ic] : 0,
+        lk = ik < NOPTS ? ps->global_seen.line[ik] : 0;
+    const char *cert = ps->cfg->http_tls_cert_file, *key = ps->cfg->http_tls_key_file;
+    struct tlsc_creds *c = NULL;
+    char why[768];
+
+    if ((cert == NULL) != (key == NULL))
+        return perr(ps, cert ? lc : lk, "%s: needs %s as well (HTTPS takes both or neither)",
+                    cert ? "tls_cert_file" : "tls_key_file",
+                    cert ? "tls_key_file" : "tls_cert_file");
+    if (cert == NULL)
+        return 0;
+    if (tlsc_load(cert, key, &c, why, sizeof(why)) != 0)
+        return perr(ps, strncmp(why, key, strlen(key)) == 0 ? lk : lc, "%s", why);
+    tlsc_unref(c);
+    return 0;
+}
+
 /* Checks that span options, run once the whole file is read. */
 static int check_global(struct parser *ps)
 {
+    if (check_tls(ps) < 0)
+        return -1;
     /* The daily indicator rows are compared day to day: a window below a day compares a day
      * with itself. */
     if (ps->cfg->alert_drop_window_s % 86400 != 0) {
