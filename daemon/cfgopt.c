@@ -3,13 +3,16 @@
 #include "cfgopt.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "htpasswd.h"
 #include "log.h"
 #include "netaddr.h"
 #include "redact.h"
@@ -505,6 +508,54 @@ const struct cfgopt_type cfgopt_secret_file = {
     .differs = differs_secret_file,
     .release = release_secret_file,
 };
+
+/* ---- files read by their user (at start and at each reload): the path in the field ---- */
+
+/* The file must be readable now; an htpasswd file must also parse (its errors name
+ * USERS_FILE:LINE). 0 or -1 with why. */
+static int check_file(const struct cfgopt *o, const char *path, char *why, size_t whylen)
+{
+    struct htp_users *u = NULL;
+    int fd;
+
+    if (o->type == &cfgopt_htpasswd) {
+        if (htp_load(path, &u, why, whylen) != 0)
+            return -1;
+        htp_free(u);
+        return 0;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+static int parse_file(const struct cfgopt *o, void *base, const char *v,
+                      const struct cfgopt_env *env, char *msg, size_t msglen)
+{
+    char why[512];
+    char **dst = field(o, base);
+    char *path = resolve_file(env, v);
+
+    if (path == NULL) {
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    if (check_file(o, path, why, sizeof(why)) < 0) {
+        snprintf(msg, msglen, "%s: %s", o->name, why);
+        free(path);
+        return -1;
+    }
+    free(*dst);
+    *dst = path;
+    return 0;
+}
+
+const struct cfgopt_type cfgopt_file = STRING_TYPE(parse_file);
+const struct cfgopt_type cfgopt_htpasswd = STRING_TYPE(parse_file);
 
 /* ---- numbers ---- */
 

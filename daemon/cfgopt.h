@@ -85,6 +85,10 @@ extern const struct cfgopt_type cfgopt_long;        /* long in [min, max] */
 extern const struct cfgopt_type cfgopt_ratio;       /* double in [0, 1]; NaN when unset */
 extern const struct cfgopt_type cfgopt_points;      /* double in (0, 100] */
 extern const struct cfgopt_type cfgopt_period_mode; /* enum period_mode */
+/* A readable file, looked up like a secret file, kept as its path: its user reads it at
+ * start and at each reload. */
+extern const struct cfgopt_type cfgopt_file;
+extern const struct cfgopt_type cfgopt_htpasswd; /* a file of basic-auth users (htpasswd.h) */
 
 /* offsetof(T, f), and a compile error unless f has type FT: the types cast base + offset
  * to FT *, so a row naming a field of another type must not build. */
@@ -102,6 +106,8 @@ extern const struct cfgopt_type cfgopt_period_mode; /* enum period_mode */
 #define CFGOPT_URL(n, T, f, d, fl, h) CFGOPT_ROW_(n, cfgopt_url, T, f, char *, d, fl, h)
 #define CFGOPT_URL_LIST(n, T, f, d, fl, h) CFGOPT_ROW_(n, cfgopt_url_list, T, f, char *, d, fl, h)
 #define CFGOPT_URLPATH(n, T, f, d, fl, h) CFGOPT_ROW_(n, cfgopt_urlpath, T, f, char *, d, fl, h)
+#define CFGOPT_FILE(n, T, f, fl, h) CFGOPT_ROW_(n, cfgopt_file, T, f, char *, NULL, fl, h)
+#define CFGOPT_HTPASSWD(n, T, f, fl, h) CFGOPT_ROW_(n, cfgopt_htpasswd, T, f, char *, NULL, fl, h)
 #define CFGOPT_DATE(n, T, f, d, fl, h) CFGOPT_ROW_(n, cfgopt_date, T, f, char *, d, fl, h)
 #define CFGOPT_LISTEN(n, T, f, d, fl, h) CFGOPT_ROW_(n, cfgopt_listen, T, f, char *, d, fl, h)
 #define CFGOPT_LOG_LEVEL(n, T, f, d, fl, h) CFGOPT_ROW_(n, cfgopt_log_level, T, f, char *, d, fl, h)

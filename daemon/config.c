@@ -8,6 +8,7 @@
 
 #include "cfgopt.h"
 #include "ini.h"
+#include "tlscred.h"
 #include "util.h"
 
 /* The structs the rows' values go to. */
@@ -35,10 +36,26 @@ static const struct cfgopt http_opts[] = {
     CFGOPT_LISTEN("listen", CONF, http_listen, "127.0.0.1:9787", CFGOPT_RESTART,
                   "Address of the metrics endpoint: IPV4:PORT, [IPV6]:PORT, or *:PORT for all "
                   "addresses."),
-    CFGOPT_LONG("max_connections", CONF, http_max_connections, "64", 1, 10000, CFGOPT_RESTART,
-                "Most concurrent HTTP connections."),
+    CFGOPT_LONG("max_connections", CONF, http_max_connections, "512", 1, 10000, CFGOPT_RESTART,
+                "Most concurrent HTTP connections (each costs a file descriptor, not a "
+                "thread), at most 64 from one client address."),
     CFGOPT_DURATION("timeout", CONF, http_timeout_s, "10s", CFGOPT_RESTART,
                     "Idle timeout of an HTTP connection."),
+    CFGOPT_DURATION("header_timeout", CONF, http_header_timeout_s, "5s", CFGOPT_RESTART,
+                    "A new connection that has not sent a request's complete headers within "
+                    "this long is closed (a kept-alive one: within the longer of this and "
+                    "timeout after its last answer)."),
+    /* The TLS files and the users are re-read on reload, the listener kept. */
+    CFGOPT_FILE("tls_cert_file", CONF, http_tls_cert_file, 0,
+                "PEM certificate (then any intermediates) of the endpoint. With tls_key_file "
+                "(both or neither) it serves HTTPS only. Re-read on reload. Looked up like "
+                "password_file."),
+    CFGOPT_FILE("tls_key_file", CONF, http_tls_key_file, 0,
+                "Unencrypted PEM private key of tls_cert_file. Re-read on reload."),
+    CFGOPT_HTPASSWD("basic_auth_users_file", CONF, http_basic_auth_users_file, 0,
+                    "Users allowed in, as NAME:HASH lines with bcrypt hashes (htpasswd -nBC 10 "
+                    "NAME). Set: every path but /healthz needs one of them (HTTP basic auth). "
+                    "Re-read on reload."),
 };
 
 static const struct cfgopt metrics_opts[] = {
@@ -489,9 +506,32 @@ static int set_key(struct parser *ps, const char *key, const char *val, int line
     return 0;
 }
 
+/* [http] tls_cert_file and tls_key_file: both or neither, and a pair that belongs
+ * together (checked here, so --check-config and a reload refuse what the start would). */
+static int check_tls(struct parser *ps)
+{
+    const char *cert = ps->cfg->http_tls_cert_file, *key = ps->cfg->http_tls_key_file;
+    int lc = line_of(ps, "http", "tls_cert_file"), lk = line_of(ps, "http", "tls_key_file");
+    struct tlsc_creds *c = NULL;
+    char why[768];
+
+    if ((cert == NULL) != (key == NULL))
+        return perr(ps, cert ? lc : lk, "%s: needs %s as well (HTTPS takes both or neither)",
+                    cert ? "tls_cert_file" : "tls_key_file",
+                    cert ? "tls_key_file" : "tls_cert_file");
+    if (cert == NULL)
+        return 0;
+    if (tlsc_load(cert, key, &c, why, sizeof(why)) != 0)
+        return perr(ps, strncmp(why, key, strlen(key)) == 0 ? lk : lc, "%s", why);
+    tlsc_unref(c);
+    return 0;
+}
+
 /* Checks that span keys, run once the whole file is read. */
 static int check_global(struct parser *ps)
 {
+    if (check_tls(ps) < 0)
+        return -1;
     /* The daily indicator rows are compared day to day: a window below a day compares a day
      * with itself. */
     if (ps->cfg->alert_drop_window_s % 86400 != 0)

@@ -22,6 +22,10 @@ struct config {
     char *http_listen; /* "127.0.0.1:9787" */
     long http_max_connections;
     long http_timeout_s;
+    long http_header_timeout_s;
+    char *http_tls_cert_file;         /* PEM; with http_tls_key_file: HTTPS only */
+    char *http_tls_key_file;          /* PEM, unencrypted */
+    char *http_basic_auth_users_file; /* htpasswd, bcrypt: basic auth on all but /healthz */
 
     /* [metrics] */
     long metrics_interval_s;

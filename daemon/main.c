@@ -373,6 +373,28 @@ static int compute_and_publish(struct daemon *d, struct buf *page_out)
     return rc;
 }
 
+/* The [http] options of cfg, for http_start and http_reload. */
+static struct http_options http_options_of(struct daemon *d, const struct config *cfg)
+{
+    struct http_options o = {
+        .listen = cfg->http_listen,
+        .max_connections = cfg->http_max_connections,
+        .timeout_s = cfg->http_timeout_s,
+        .header_timeout_s = cfg->http_header_timeout_s,
+        .tls_cert_file = cfg->http_tls_cert_file,
+        .tls_key_file = cfg->http_tls_key_file,
+        .users_file = cfg->http_basic_auth_users_file,
+        .snap = d->snap,
+        .api = api_handle,
+        .api_ctx = d->api,
+        /* The main loop beats at least every second outside long syncs, and after every
+         * page (and about every second of a request) inside them; only a computation or a
+         * database call keeps it quiet, and five minutes of silence means it is stuck. */
+        .stale_after_s = 300,
+    };
+    return o;
+}
+
 static void reload(struct daemon *d)
 {
     struct config *ncfg = NULL;
@@ -393,6 +415,10 @@ static void reload(struct daemon *d)
     char keys[256];
     if (cfg_restart_keys(d->cfg, ncfg, keys, sizeof keys) > 0)
         log_warn("main", "%s change(s) take effect at the next restart", keys);
+    /* The certificate and the users are re-read now, the listener kept. */
+    struct http_options ho = http_options_of(d, ncfg);
+    if (http_reload(d->http, &ho, err, sizeof err) != 0)
+        log_err("main", "%s", err);
     if (strcmp(ncfg->db_conninfo, d->cfg->db_conninfo) != 0 ||
         (ncfg->db_password == NULL) != (d->cfg->db_password == NULL) ||
         (ncfg->db_password && strcmp(ncfg->db_password, d->cfg->db_password) != 0)) {
@@ -518,24 +544,14 @@ static int run_once(struct daemon *d)
 static int start_http(struct daemon *d)
 {
     char err[512];
-    struct http_options o = {
-        .listen = d->cfg->http_listen,
-        .max_connections = d->cfg->http_max_connections,
-        .timeout_s = d->cfg->http_timeout_s,
-        .snap = d->snap,
-        .api = api_handle,
-        .api_ctx = d->api,
-        /* The main loop beats at least every second outside long syncs, and after every
-         * page (and about every second of a request) inside them; only a computation or a
-         * database call keeps it quiet, and five minutes of silence means it is stuck. */
-        .stale_after_s = 300,
-    };
+    struct http_options o = http_options_of(d, d->cfg);
     d->http = http_start(&o, err, sizeof err);
     if (!d->http) {
         log_err("http", "%s", err);
         return -1;
     }
-    log_notice("http", "listening on %s", d->cfg->http_listen);
+    log_notice("http", "listening on %s (%s)", d->cfg->http_listen,
+               http_is_tls(d->http) ? "HTTPS" : "HTTP");
     return 0;
 }
 

@@ -547,6 +547,17 @@ int met_render(const struct model *m, const struct source_status *src, size_t ns
     return out->oom ? -1 : 0;
 }
 
+/* ---- the HTTP endpoint ---- */
+
+int met_render_http(const struct met_http *s, struct buf *out)
+{
+    family(out, "onestop_http_auth_failures_total", "counter",
+           "HTTP requests refused with 401 since start: no, malformed or wrong basic-auth "
+           "credentials");
+    sample0(out, "onestop_http_auth_failures_total", (double)s->auth_failures);
+    return out->oom ? -1 : 0;
+}
+
 /* ---- process_* ---- */
 
 /* Reads a small /proc file into out (NUL-terminated). 0 or -1. */

@@ -29,6 +29,13 @@ double met_indicator_ratio(const struct model *m, enum target_indicator ind,
 /* 1 when ratio meets target (>=; strictly > for on_time), 0 when not, -1 when either
  * is NaN (onestop_target_met is then absent). */
 int met_target_met(enum target_indicator ind, double ratio, double target);
+/* The HTTP endpoint's own counters, read at each scrape. */
+struct met_http {
+    unsigned long long auth_failures; /* answers 401 */
+};
+
+/* Appends the onestop_http_* families (the endpoint's self-metrics). 0 or -1. */
+int met_render_http(const struct met_http *s, struct buf *out);
 
 /* Appends a label value escaped per the text format (\\, \", \n). */
 void met_escape_label(struct buf *out, const char *v);

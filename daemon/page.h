@@ -13,10 +13,6 @@
 #include "util.h"
 
 #define PAGE_CONTENT_TYPE "text/html; charset=utf-8"
-/* Sent with every HTML page: nothing but the page itself and inline styles and images. */
-#define PAGE_CSP                                                                                   \
-    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "                 \
-    "frame-ancestors 'none'"
 
 struct page_input {
     const struct model *m; /* computed_at == 0: nothing computed yet */

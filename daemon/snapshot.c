@@ -9,12 +9,17 @@
 #include <string.h>
 
 #include "sitepages.h"
+#include "gz.h"
 #include "util.h"
 
 struct snapshot {
     pthread_mutex_t mu;
     char *page; /* NULL until the first render */
     size_t len;
+    /* The page gzipped once here, per publish, not per scrape (NULL when that failed). */
+    unsigned char *gz;
+    size_t gz_len;
+    struct gz_prefix_info gz_info;
     int db_up;
     int all_synced;
     char *alerts; /* GET /api/v1/alerts body; NULL until the first evaluation */
@@ -45,6 +50,7 @@ void snapshot_free(struct snapshot *s)
         return;
     pthread_mutex_destroy(&s->mu);
     free(s->page);
+    free(s->gz);
     free(s->alerts);
     site_pages_free(s->pages);
     free(s->status);
@@ -68,37 +74,68 @@ static void swap_buffer(struct snapshot *s, char **slot, size_t *slot_len, char 
     free(old); /* outside the lock: requests only ever hold copies */
 }
 
+/* A NUL-terminated copy of data (the caller holds the lock). 1, 0 (data NULL) or -1. */
+static int copy_locked(const char *data, size_t data_len, char **out, size_t *len)
+{
+    char *copy;
+
+    *out = NULL;
+    *len = 0;
+    if (!data)
+        return 0;
+    /* +1 keeps the copy NUL-terminated like the original buffer. */
+    copy = malloc(data_len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, data, data_len);
+    copy[data_len] = '\0';
+    *out = copy;
+    *len = data_len;
+    return 1;
+}
+
 /* A NUL-terminated copy of a buffer, taken under the lock. 1, 0 (never set) or -1. */
 static int copy_buffer(struct snapshot *s, char *const *slot, const size_t *slot_len, char **out,
                        size_t *len)
 {
-    int rc = 0;
+    int rc;
 
     *out = NULL;
     *len = 0;
     if (!s)
         return 0;
     pthread_mutex_lock(&s->mu);
-    if (*slot) {
-        /* +1 keeps the copy NUL-terminated like the original buffer. */
-        char *copy = malloc(*slot_len + 1);
-        if (copy) {
-            memcpy(copy, *slot, *slot_len);
-            copy[*slot_len] = '\0';
-            *out = copy;
-            *len = *slot_len;
-            rc = 1;
-        } else {
-            rc = -1;
-        }
-    }
+    rc = copy_locked(*slot, *slot_len, out, len);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
 
 void snapshot_set_metrics(struct snapshot *s, char *page, size_t len)
 {
-    swap_buffer(s, s ? &s->page : NULL, s ? &s->len : NULL, page, len);
+    unsigned char *gz = NULL, *old_gz;
+    size_t gz_len = 0;
+    struct gz_prefix_info info = {0};
+    char *old;
+
+    if (!s) {
+        free(page);
+        return;
+    }
+    /* Compressed on the publishing thread, outside the lock; on failure scrapes that
+     * accept gzip get the identity page. */
+    if (page && gz_prefix(page, len, &gz, &gz_len, &info) != 0)
+        gz = NULL;
+    pthread_mutex_lock(&s->mu);
+    old = s->page;
+    old_gz = s->gz;
+    s->page = page;
+    s->len = page ? len : 0;
+    s->gz = gz;
+    s->gz_len = gz ? gz_len : 0;
+    s->gz_info = info;
+    pthread_mutex_unlock(&s->mu);
+    free(old);
+    free(old_gz);
 }
 
 void snapshot_set_alerts(struct snapshot *s, char *json, size_t len)
@@ -166,6 +203,23 @@ void snapshot_heartbeat(struct snapshot *s)
 int snapshot_get_metrics(struct snapshot *s, char **page, size_t *len)
 {
     return copy_buffer(s, s ? &s->page : NULL, s ? &s->len : NULL, page, len);
+}
+
+int snapshot_get_metrics_gz(struct snapshot *s, char **gz, size_t *len, struct gz_prefix_info *info)
+{
+    int rc;
+
+    if (!s) {
+        *gz = NULL;
+        *len = 0;
+        return 0;
+    }
+    /* The info is read under the same lock as the bytes, so the two always match. */
+    pthread_mutex_lock(&s->mu);
+    rc = copy_locked((const char *)s->gz, s->gz_len, gz, len);
+    *info = s->gz_info;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }
 
 int snapshot_get_alerts(struct snapshot *s, char **json, size_t *len)

@@ -4,12 +4,14 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config
   libcurl4-openssl-dev libjansson-dev libpq-dev libmicrohttpd-dev libutf8proc-dev
+  zlib1g-dev libgnutls28-dev libcrypt-dev
   libcmocka-dev
   clang libclang-rt-14-dev  # libFuzzer targets (scripts/fuzz.sh)
   postgresql-15 postgresql-client-15
   python3 curl ca-certificates procps
   prometheus prometheus-alertmanager
   chromium  # the status page's integration test loads it in headless Chromium
+  openssl apache2-utils  # HTTPS and basic-auth tests: openssl req -x509, htpasswd -B
   dpkg-dev file systemd man-db systemd-container  # packaging tests: dpkg-shlibdeps, systemd-analyze, man, nspawn
 )
 missing=()

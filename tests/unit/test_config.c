@@ -18,6 +18,7 @@
 #include "cfgprint.h"
 #include "config.h"
 #include "igate.h"
+#include "testcert.h"
 #include "util.h"
 #include "vnpost.h"
 
@@ -155,8 +156,12 @@ static void test_defaults(void **state)
     assert_string_equal(cfg->db_conninfo, "dbname=onestop");
     assert_null(cfg->db_password_file);
     assert_string_equal(cfg->http_listen, "127.0.0.1:9787");
-    assert_int_equal(cfg->http_max_connections, 64);
+    assert_int_equal(cfg->http_max_connections, 512);
     assert_int_equal(cfg->http_timeout_s, 10);
+    assert_int_equal(cfg->http_header_timeout_s, 5);
+    assert_null(cfg->http_tls_cert_file);
+    assert_null(cfg->http_tls_key_file);
+    assert_null(cfg->http_basic_auth_users_file);
     assert_int_equal(cfg->metrics_interval_s, 60);
     assert_null(cfg->as_of);
     assert_int_equal(cfg->period_mode, PERIOD_CALENDAR);
@@ -259,6 +264,60 @@ static void test_all_keys(void **state)
     free(text);
     free(pw);
     free(key);
+}
+
+/* [http] TLS and basic auth: files resolved like the secret files, a cert/key pair that
+ * belongs together (both or neither), a users file of bcrypt hashes with FILE:LINE errors. */
+static void test_http_tls_auth(void **state)
+{
+    char *crt = xasprintf("%s/srv.pem", dir), *key = xasprintf("%s/srv.key", dir);
+    char *crt2 = xasprintf("%s/other.pem", dir), *key2 = xasprintf("%s/other.key", dir);
+    /* htpasswd -nbBC 10 prom secret */
+    char *users =
+        put("users", "prom:$2y$10$8iW8q.eB6GJqw1moqbDQ.OgmManKjlEzuXjVT5ARSRSnpQbr.LRSK\n");
+    char *md5 = put("md5users", "# old file\nprom:$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/\n");
+    char *text;
+
+    assert_int_equal(testcert_make(crt, key, "srv.test"), 0);
+    assert_int_equal(testcert_make(crt2, key2, "other.test"), 0);
+
+    struct config *cfg = load_ok("[http]\ntls_cert_file = srv.pem\ntls_key_file = srv.key\n"
+                                 "basic_auth_users_file = users\nheader_timeout = 2s\n");
+    assert_string_equal(cfg->http_tls_cert_file, crt); /* relative to the config file */
+    assert_string_equal(cfg->http_tls_key_file, key);
+    assert_string_equal(cfg->http_basic_auth_users_file, users);
+    assert_int_equal(cfg->http_header_timeout_s, 2);
+    cfg_free(cfg);
+
+    expect_error_at("[http]\n\ntls_cert_file = srv.pem\n", 3,
+                    "tls_cert_file: needs tls_key_file as well");
+    expect_error_at("[http]\ntls_key_file = srv.key\n", 2,
+                    "tls_key_file: needs tls_cert_file as well");
+    expect_error_at("[http]\ntls_cert_file = srv.pem\ntls_key_file = other.key\n", 3,
+                    "does not belong to the certificate");
+    expect_error_at("[http]\ntls_cert_file = users\ntls_key_file = srv.key\n", 2,
+                    "not a PEM certificate chain");
+    expect_error_at("[http]\ntls_cert_file = srv.pem\ntls_key_file = users\n", 3,
+                    "not an unencrypted PEM private key");
+    expect_error_at("[http]\ntls_cert_file = nope.pem\n", 2, "nope.pem: No such file");
+    text = xasprintf("%s:2: user \"prom\": an MD5 ($apr1$) hash", md5);
+    expect_error_at("[http]\nbasic_auth_users_file = md5users\n", 2, text);
+    free(text);
+    expect_error_at("[http]\nbasic_auth_users_file = nobody\n", 2, "basic_auth_users_file: ");
+    expect_error_at("[http]\nheader_timeout = 0s\n", 2, "header_timeout: expected a duration");
+
+    unlink(crt);
+    unlink(key);
+    unlink(crt2);
+    unlink(key2);
+    unlink(users);
+    unlink(md5);
+    free(crt);
+    free(key);
+    free(crt2);
+    free(key2);
+    free(users);
+    free(md5);
 }
 
 static void test_syntax(void **state)
@@ -908,6 +967,7 @@ int main(void)
         cmocka_unit_test(test_print),
         cmocka_unit_test(test_print_masks_urls),
         cmocka_unit_test(test_print_reference),
+        cmocka_unit_test(test_http_tls_auth),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -15,101 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "http.h"
+#include "httptest.h"
 #include "metrics.h"
 #include "page.h"
 #include "site.h"
 #include "snapshot.h"
 #include "util.h"
-
-struct resp {
-    long status;
-    struct buf body;
-    struct buf headers;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    buf_append(ud, p, size * n);
-    return size * n;
-}
-
-static void resp_free(struct resp *r)
-{
-    buf_free(&r->body);
-    buf_free(&r->headers);
-}
-
-/* method "GET", "HEAD", "POST" (with body) or any custom one. 0 or a curl error. */
-static int fetch(const char *method, unsigned port, const char *path, const char *body,
-                 struct resp *r)
-{
-    char url[512];
-    CURL *c = curl_easy_init();
-    CURLcode rc;
-
-    assert_non_null(c);
-    memset(r, 0, sizeof *r);
-    buf_init(&r->body);
-    buf_init(&r->headers);
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-    if (strcmp(method, "HEAD") == 0) {
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    } else if (strcmp(method, "POST") == 0) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-    } else if (strcmp(method, "GET") != 0) {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    }
-    rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_easy_cleanup(c);
-    if (!r->body.data)
-        buf_puts(&r->body, ""); /* so tests can always strcmp */
-    buf_puts(&r->headers, "");
-    return (int)rc;
-}
-
-static void get(unsigned port, const char *path, struct resp *r)
-{
-    int rc = fetch("GET", port, path, NULL, r);
-    if (rc != 0)
-        fail_msg("GET %s: %s", path, curl_easy_strerror((CURLcode)rc));
-}
-
-/* The value of header name (case-insensitive name), "" when absent. */
-static const char *header(const struct resp *r, const char *name, char *out, size_t n)
-{
-    size_t len = strlen(name);
-    out[0] = '\0';
-    for (const char *p = r->headers.data; p && *p;) {
-        const char *eol = strstr(p, "\r\n");
-        if (!eol)
-            break;
-        if (strncasecmp(p, name, len) == 0 && p[len] == ':') {
-            const char *v = p + len + 1;
-            while (*v == ' ')
-                v++;
-            snprintf(out, n, "%.*s", (int)(eol - v), v);
-            return out;
-        }
-        p = eol + 2;
-    }
-    return out;
-}
-
-#define ASSERT_HEADER(r, name, want)                                                               \
-    do {                                                                                           \
-        char hv_[256];                                                                             \
-        assert_string_equal(header((r), (name), hv_, sizeof hv_), (want));                         \
-    } while (0)
 
 /* ---- the server under test ---- */
 
@@ -202,7 +116,7 @@ static void test_status_page(void **state)
     assert_int_equal(r.status, 503);
     ASSERT_HEADER(&r, "Content-Type", "text/html; charset=utf-8");
     ASSERT_HEADER(&r, "Cache-Control", "no-store");
-    ASSERT_HEADER(&r, "Content-Security-Policy", PAGE_CSP);
+    ASSERT_HEADER(&r, "Content-Security-Policy", HTTP_CSP_HTML);
     ASSERT_HEADER(&r, "Retry-After", "5");
     resp_free(&r);
 
@@ -210,8 +124,9 @@ static void test_status_page(void **state)
     assert_int_equal(site_publish(site, NULL, NULL, &m, NULL, 0, f->snap), 0);
     get(f->port, "/?agency=X&period=2022", &r);
     assert_int_equal(r.status, 503);
-    ASSERT_HEADER(&r, "Content-Security-Policy", PAGE_CSP);
+    ASSERT_HEADER(&r, "Content-Security-Policy", HTTP_CSP_HTML);
     assert_non_null(strstr(r.body.data, "<html lang=\"vi\">"));
+    ASSERT_HEADER(&r, "X-Content-Type-Options", "nosniff");
     assert_non_null(strstr(r.body.data, "href=\"/metrics\""));
     assert_non_null(strstr(r.body.data, "href=\"/healthz\""));
     assert_non_null(strstr(r.body.data, "href=\"/readyz\""));
@@ -230,7 +145,9 @@ static void test_metrics_before_and_after_page(void **state)
     ASSERT_HEADER(&r, "Content-Type", MET_CONTENT_TYPE);
     ASSERT_HEADER(&r, "Cache-Control", "no-store");
     assert_non_null(strstr(r.body.data, "\nprocess_open_fds "));
-    assert_null(strstr(r.body.data, "onestop_"));
+    /* of onestop_*, only the endpoint's own counter */
+    assert_non_null(strstr(r.body.data, "\nonestop_http_auth_failures_total 0\n"));
+    assert_null(strstr(r.body.data, "onestop_leader"));
     resp_free(&r);
 
     static const char page[] = "# HELP onestop_leader test\n# TYPE onestop_leader gauge\n"
@@ -438,6 +355,157 @@ static void test_api(void **state)
     assert_int_equal(f->api_calls, 6);
 }
 
+/* gunzip with zlib's own reader (gzip wrapper required). New buffer. */
+static char *gunzip(const char *in, size_t len, size_t *out_len)
+{
+    z_stream z;
+    struct buf b;
+    char out[4096];
+    int rc;
+
+    memset(&z, 0, sizeof z);
+    buf_init(&b);
+    assert_int_equal(inflateInit2(&z, 16 + 15), Z_OK);
+    z.next_in = (unsigned char *)in;
+    z.avail_in = (uInt)len;
+    do {
+        z.next_out = (unsigned char *)out;
+        z.avail_out = sizeof out;
+        rc = inflate(&z, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END)
+            fail_msg("inflate: %d", rc);
+        buf_append(&b, out, sizeof out - z.avail_out);
+    } while (rc != Z_STREAM_END);
+    assert_int_equal(z.avail_in, 0);
+    inflateEnd(&z);
+    return buf_steal(&b, out_len);
+}
+
+static void test_gzip(void **state)
+{
+    struct fixture *f = *state;
+    struct resp r;
+    struct req gz = {.header = "Accept-Encoding: gzip"};
+    static const char page[] = "# HELP onestop_leader test\n# TYPE onestop_leader gauge\n"
+                               "onestop_leader 1\n";
+    size_t n;
+
+    /* before the first page: identity, since there is nothing gzipped yet */
+    assert_int_equal(fetch_ex("GET", f->port, "/metrics", &gz, &r), 0);
+    assert_int_equal(r.status, 200);
+    ASSERT_HEADER(&r, "Content-Encoding", "");
+    ASSERT_HEADER(&r, "Vary", "Accept-Encoding");
+    resp_free(&r);
+
+    snapshot_set_metrics(f->snap, xstrdup(page), strlen(page));
+    assert_int_equal(fetch_ex("GET", f->port, "/metrics", &gz, &r), 0);
+    assert_int_equal(r.status, 200);
+    ASSERT_HEADER(&r, "Content-Encoding", "gzip");
+    ASSERT_HEADER(&r, "Vary", "Accept-Encoding");
+    ASSERT_HEADER(&r, "Content-Type", MET_CONTENT_TYPE);
+    ASSERT_HEADER(&r, "X-Content-Type-Options", "nosniff");
+    char *plain = gunzip(r.body.data, r.body.len, &n);
+    assert_memory_equal(plain, page, strlen(page)); /* the page, then the live tail */
+    assert_non_null(strstr(plain, "\nprocess_open_fds "));
+    assert_non_null(strstr(plain, "\nonestop_http_auth_failures_total 0\n"));
+    assert_int_equal(plain[n - 1], '\n');
+    free(plain);
+    resp_free(&r);
+
+    /* q=0 refuses gzip; no header at all means identity; curl's own decoding agrees */
+    gz.header = "Accept-Encoding: gzip;q=0, identity";
+    assert_int_equal(fetch_ex("GET", f->port, "/metrics", &gz, &r), 0);
+    ASSERT_HEADER(&r, "Content-Encoding", "");
+    ASSERT_HEADER(&r, "Vary", "Accept-Encoding");
+    assert_memory_equal(r.body.data, page, strlen(page));
+    resp_free(&r);
+    get(f->port, "/metrics", &r);
+    ASSERT_HEADER(&r, "Content-Encoding", "");
+    assert_memory_equal(r.body.data, page, strlen(page));
+    resp_free(&r);
+    struct req dec = {.decode = 1};
+    assert_int_equal(fetch_ex("GET", f->port, "/metrics", &dec, &r), 0);
+    ASSERT_HEADER(&r, "Content-Encoding", "gzip");
+    assert_memory_equal(r.body.data, page, strlen(page));
+    assert_non_null(strstr(r.body.data, "\nprocess_max_fds "));
+    resp_free(&r);
+
+    /* HEAD: the same headers, no body */
+    gz.header = "Accept-Encoding: gzip";
+    assert_int_equal(fetch_ex("HEAD", f->port, "/metrics", &gz, &r), 0);
+    ASSERT_HEADER(&r, "Content-Encoding", "gzip");
+    assert_int_equal(r.body.len, 0);
+    resp_free(&r);
+    /* only /metrics is compressed */
+    assert_int_equal(fetch_ex("GET", f->port, "/healthz", &gz, &r), 0);
+    ASSERT_HEADER(&r, "Content-Encoding", "");
+    assert_string_equal(r.body.data, "ok\n");
+    resp_free(&r);
+}
+
+/* Every answer says nosniff; only the HTML page has a CSP. */
+static void test_security_headers(void **state)
+{
+    struct fixture *f = *state;
+    struct resp r;
+    static const char *const paths[] = {
+        "/metrics", "/healthz", "/readyz", "/api/v1/alerts", "/api/v1/report?from=x", "/nope"};
+
+    for (size_t i = 0; i < ARRAY_LEN(paths); i++) {
+        get(f->port, paths[i], &r);
+        ASSERT_HEADER(&r, "X-Content-Type-Options", "nosniff");
+        ASSERT_HEADER(&r, "Cache-Control", "no-store");
+        ASSERT_HEADER(&r, "Content-Security-Policy", "");
+        resp_free(&r);
+    }
+    assert_int_equal(fetch("DELETE", f->port, "/", NULL, &r), 0);
+    assert_int_equal(r.status, 405);
+    ASSERT_HEADER(&r, "X-Content-Type-Options", "nosniff");
+    resp_free(&r);
+}
+
+/* A request target over 8 KiB is 414, one under it is served; even far beyond what a
+ * connection may buffer the server answers, and goes on serving. */
+static void test_uri_too_long(void **state)
+{
+    struct fixture *f = *state;
+    struct resp r;
+    char *path = malloc(12000);
+    int calls = f->api_calls;
+
+    assert_non_null(path);
+    strcpy(path, "/api/v1/report?from=");
+    size_t base = strlen(path);
+    memset(path + base, 'a', 8000 - base);
+    path[8000] = '\0';
+    get(f->port, path, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    memset(path + base, 'a', 8193 - base);
+    path[8193] = '\0'; /* one byte over */
+    get(f->port, path, &r);
+    assert_int_equal(r.status, 414);
+    ASSERT_HEADER(&r, "X-Content-Type-Options", "nosniff");
+    resp_free(&r);
+    assert_int_equal(f->api_calls, calls + 1);
+
+    /* 100 KiB: more than MHD buffers for a request line; it answers 414 itself */
+    char *huge = malloc(100 * 1024 + 64);
+    assert_non_null(huge);
+    strcpy(huge, "/metrics?x=");
+    memset(huge + 11, 'b', 100 * 1024);
+    huge[11 + 100 * 1024] = '\0';
+    struct req q = {0};
+    assert_int_equal(fetch_ex("GET", f->port, huge, &q, &r), 0);
+    assert_int_equal(r.status, 414);
+    resp_free(&r);
+    free(huge);
+    free(path);
+    get(f->port, "/healthz", &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+}
+
 static void test_bad_listen(void **state)
 {
     struct snapshot *snap = snapshot_new();
@@ -590,6 +658,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_methods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_security_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_uri_too_long, setup, teardown),
         cmocka_unit_test(test_bad_listen),
         cmocka_unit_test(test_any_and_ipv6),
         cmocka_unit_test(test_reply_error),
