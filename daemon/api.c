@@ -346,29 +346,40 @@ static struct api_conn *need_conn(struct api *a, struct http_reply *rep)
     return c;
 }
 
-static void handle_report(struct api *a, const struct http_request *req, struct http_reply *rep)
+int api_parse_report(const struct http_request *req, struct api_report_query *q,
+                     struct http_reply *rep)
 {
-    struct ldate from, to, today = api_today(a);
-    struct b06_table t = {0};
-    const char *agency = req->arg(req->conn, "agency");
+    memset(q, 0, sizeof *q);
+    q->agency = req->arg(req->conn, "agency");
     const char *format = req->arg(req->conn, "format");
-    char err[512];
-    int csv = 0;
 
-    if (arg_date(req, "from", &from, rep) != 0 || arg_date(req, "to", &to, rep) != 0)
-        return;
-    if (ldate_cmp(&from, &to) > 0) {
+    if (arg_date(req, "from", &q->from, rep) != 0 || arg_date(req, "to", &q->to, rep) != 0)
+        return -1;
+    if (ldate_cmp(&q->from, &q->to) > 0) {
         http_reply_error(rep, 400, "from", "from is after to");
-        return;
+        return -1;
     }
     if (format && strcmp(format, "csv") == 0) {
-        csv = 1;
+        q->csv = 1;
     } else if (format && strcmp(format, "json") != 0) {
         http_reply_error(rep, 400, "format", "unknown format: expected json or csv");
-        return;
+        return -1;
     }
-    if (arg_agency(agency, rep) != 0)
+    return arg_agency(q->agency, rep);
+}
+
+static void handle_report(struct api *a, const struct http_request *req, struct http_reply *rep)
+{
+    struct api_report_query q;
+    struct ldate today = api_today(a);
+    struct b06_table t = {0};
+    char err[512];
+
+    if (api_parse_report(req, &q, rep) != 0)
         return;
+    const char *agency = q.agency;
+    struct ldate from = q.from, to = q.to;
+    int csv = q.csv;
     struct api_conn *c = need_conn(a, rep);
     if (!c)
         return;

@@ -27,6 +27,18 @@ void api_cancel_all(struct api *a);
 /* http_api_fn: GET /api/v1/report, /api/v1/overdue. */
 void api_handle(void *ctx, const struct http_request *req, struct http_reply *out);
 
+/* The parameters of GET /api/v1/report, checked. */
+struct api_report_query {
+    struct ldate from, to;
+    const char *agency; /* borrowed from the request; NULL: every agency */
+    int csv;
+};
+
+/* Reads and checks the report's parameters (pure: no database, for tests and the fuzzer).
+ * 0, or -1 with the 400 reply written into rep. */
+int api_parse_report(const struct http_request *req, struct api_report_query *q,
+                     struct http_reply *rep);
+
 /* Renders a table as the report JSON / CSV (exposed for tests). New string. */
 char *api_report_json(const struct b06_table *t, size_t *len);
 char *api_report_csv(const struct b06_table *t, size_t *len);

@@ -146,6 +146,24 @@ struct ini *ini_open(const char *path, char *err, size_t errlen)
     return r;
 }
 
+struct ini *ini_open_mem(const char *buf, size_t len, char *err, size_t errlen)
+{
+    struct ini *r = calloc(1, sizeof(*r));
+
+    if (r == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    /* fmemopen refuses a size of 0; an empty text is a file with no line. */
+    r->fp = len ? fmemopen((void *)buf, len, "r") : fopen("/dev/null", "re");
+    if (r->fp == NULL) {
+        snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
 int ini_next(struct ini *r, struct ini_item *it, char *err, size_t errlen)
 {
     ssize_t n;

@@ -32,6 +32,10 @@ struct ini_item {
 /* Opens path. NULL with err ("cannot open: why") when it cannot be opened. */
 struct ini *ini_open(const char *path, char *err, size_t errlen);
 
+/* Reads len bytes of buf as a file (buf must outlive the reader), for tests and the
+ * fuzzer. NULL with err. */
+struct ini *ini_open_mem(const char *buf, size_t len, char *err, size_t errlen);
+
 /* Reads the next item: 1, 0 at the end of the file, or -1 with err (the message alone,
  * without file or line: it->line tells the line) for a syntax or read error. */
 int ini_next(struct ini *r, struct ini_item *it, char *err, size_t errlen);
