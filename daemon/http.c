@@ -82,7 +82,8 @@ enum rq_job { JOB_API, JOB_AUTH };
 /* One request (MHD's con_cls), from its request line to its completion. */
 struct hreq {
     struct http_server *h;
-    struct hconn *conn; /* NULL when its allocation failed */
+    enum met_handler handler; /* what the counters call it, from its path */
+    struct hconn *conn;       /* NULL when its allocation failed */
     struct MHD_Connection *c;
     size_t uri_len; /* of the raw request target */
     enum rq_state state;
@@ -105,6 +106,10 @@ struct http_server {
     struct wq *wq;
     struct ba *auth;
     atomic_ullong auth_failures;
+    /* onestop_http_requests_total and onestop_http_response_size_bytes */
+    atomic_ullong requests[MET_H_COUNT][MET_HTTP_CODES];
+    atomic_ullong last_size[MET_H_COUNT];
+    atomic_int answered[MET_H_COUNT];
     int64_t header_timeout_ms; /* a new connection's deadline for its request's headers */
     int64_t keepalive_ms;      /* a kept-alive one's, from its last answer: the longer of
                                   header_timeout and the idle timeout */
@@ -243,6 +248,39 @@ static MHD_RESULT send_answer(struct MHD_Connection *c, struct answer *a)
     return ret;
 }
 
+/* The handler label of a path. */
+static enum met_handler handler_of(const char *url)
+{
+    static const struct {
+        const char *path;
+        enum met_handler h;
+    } routes[] = {
+        {"/metrics", MET_H_METRICS},        {"/", MET_H_PAGE},
+        {"/healthz", MET_H_HEALTHZ},        {"/readyz", MET_H_READYZ},
+        {"/api/v1/alerts", MET_H_ALERTS},   {"/api/v1/report", MET_H_REPORT},
+        {"/api/v1/overdue", MET_H_OVERDUE}, {"/qua-han", MET_H_OVERDUE_PAGE},
+    };
+    for (size_t i = 0; url && i < ARRAY_LEN(routes); i++)
+        if (strcmp(url, routes[i].path) == 0)
+            return routes[i].h;
+    return MET_H_OTHER;
+}
+
+/* Counts the request's answer, then sends it. */
+static MHD_RESULT send_rq(struct hreq *rq, struct MHD_Connection *c)
+{
+    struct http_server *h = rq->h;
+    unsigned status = rq->ans.r.status;
+
+    if (h) {
+        if (status >= 100 && status < MET_HTTP_CODES)
+            atomic_fetch_add(&h->requests[rq->handler][status], 1);
+        atomic_store(&h->last_size[rq->handler], rq->ans.r.len);
+        atomic_store(&h->answered[rq->handler], 1);
+    }
+    return send_answer(c, &rq->ans);
+}
+
 void http_reply_error(struct http_reply *out, unsigned status, const char *param, const char *msg)
 {
     json_t *j = json_pack("{s:s, s:s?}", "error", msg ? msg : "error", "parameter", param);
@@ -297,14 +335,27 @@ static void route_metrics(struct http_server *h, struct MHD_Connection *c, struc
     struct buf b, tail;
     struct gz_prefix_info info;
     struct met_http self = {.auth_failures = atomic_load(&h->auth_failures)};
+    unsigned long long(*requests)[MET_HTTP_CODES] = calloc(MET_H_COUNT, sizeof *requests);
+    unsigned long long last_size[MET_H_COUNT];
+    int answered[MET_H_COUNT];
     char *page;
     size_t len;
     int rc = 0;
 
+    for (int i = 0; i < MET_H_COUNT; i++) {
+        for (int k = 100; requests && k < MET_HTTP_CODES; k++)
+            requests[i][k] = atomic_load(&h->requests[i][k]);
+        last_size[i] = atomic_load(&h->last_size[i]);
+        answered[i] = atomic_load(&h->answered[i]);
+    }
+    self.requests = (const unsigned long long(*)[MET_HTTP_CODES])requests;
+    self.last_size = last_size;
+    self.answered = answered;
     /* The live tail: process_* and the endpoint's own counters, read now. */
     buf_init(&tail);
     met_render_process(&tail);
     met_render_http(&self, &tail);
+    free(requests);
     buf_init(&b);
     a->flags |= ANS_VARY;
     if (gz_accepted(
@@ -523,7 +574,7 @@ static MHD_RESULT queue_job(struct http_server *h, struct hreq *rq, enum rq_job 
     rq->state = RQ_NEW;
     free_credentials(rq);
     answer_busy(&rq->ans, rq->url, "busy: too many requests, retry shortly");
-    return send_answer(rq->c, &rq->ans);
+    return send_rq(rq, rq->c);
 }
 
 /* ---- connections and requests ---- */
@@ -624,7 +675,7 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char *ur
             *upload_data_size = 0;
             return MHD_YES;
         }
-        return send_answer(c, &rq->ans);
+        return send_rq(rq, c);
     }
     if (rq->state == RQ_QUEUED)
         return MHD_YES; /* not reached: MHD does not call a suspended connection */
@@ -632,15 +683,16 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char *ur
     /* First call: the headers are complete. */
     conn_deadline(rq->conn, 0);
     rq->url = url;
+    rq->handler = handler_of(url);
     if (rq->uri_len > HTTP_MAX_URI) {
         answer_text(&rq->ans, MHD_HTTP_URI_TOO_LONG, xstrdup("request target too long\n"));
-        return send_answer(c, &rq->ans);
+        return send_rq(rq, c);
     }
     /* Answer before any body is read: no route takes one. */
     if (!is_get(method)) {
         answer_text(&rq->ans, MHD_HTTP_METHOD_NOT_ALLOWED, xstrdup("method not allowed\n"));
         rq->ans.flags |= ANS_ALLOW;
-        return send_answer(c, &rq->ans);
+        return send_rq(rq, c);
     }
     /* /healthz stays open, as in the exporters' web config: a liveness probe has no
      * password. */
@@ -652,7 +704,7 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char *ur
             if (pass)
                 MHD_free(pass);
             answer_unauthorized(h, &rq->ans);
-            return send_answer(c, &rq->ans);
+            return send_rq(rq, c);
         }
         rq->user = user;
         rq->pass = pass;
@@ -666,7 +718,7 @@ static MHD_RESULT on_request(void *cls, struct MHD_Connection *c, const char *ur
      * what follows the headers): answer in the next one, which comes at once for a request
      * without a body, and keep the connection alive. One with a body is answered now. */
     if (has_body(c))
-        return send_answer(c, &rq->ans);
+        return send_rq(rq, c);
     rq->state = RQ_DONE;
     return MHD_YES;
 }

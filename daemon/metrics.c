@@ -532,8 +532,10 @@ int met_render(const struct model *m, const struct source_status *src, size_t ns
     if (computed)
         sample0(out, "onestop_metrics_computed_timestamp_seconds", (double)m->computed_at);
 
-    family(out, "onestop_build_info", "gauge", "Always 1: the onestopd version");
-    SAMPLE(out, "onestop_build_info", 1.0, {"version", ONESTOP_VERSION});
+    family(out, "onestop_build_info", "gauge",
+           "Always 1: the onestopd version and the revision it was built from");
+    SAMPLE(out, "onestop_build_info", 1.0, {"version", ONESTOP_VERSION},
+           {"revision", ONESTOP_REVISION});
 
     family(out, "onestop_leader", "gauge",
            "1 when this instance is the writer (holds the database lock), 0 otherwise");
@@ -549,12 +551,44 @@ int met_render(const struct model *m, const struct source_status *src, size_t ns
 
 /* ---- the HTTP endpoint ---- */
 
+const char *const met_handler_names[MET_H_COUNT] = {
+    [MET_H_METRICS] = "metrics", [MET_H_PAGE] = "page",
+    [MET_H_HEALTHZ] = "healthz", [MET_H_READYZ] = "readyz",
+    [MET_H_ALERTS] = "alerts",   [MET_H_REPORT] = "report",
+    [MET_H_OVERDUE] = "overdue", [MET_H_OVERDUE_PAGE] = "overdue_page",
+    [MET_H_OTHER] = "other",
+};
+
 int met_render_http(const struct met_http *s, struct buf *out)
 {
+    char code[8];
+
     family(out, "onestop_http_auth_failures_total", "counter",
            "HTTP requests refused with 401 since start: no, malformed or wrong basic-auth "
            "credentials");
     sample0(out, "onestop_http_auth_failures_total", (double)s->auth_failures);
+    if (s->requests) {
+        family(out, "onestop_http_requests_total", "counter",
+               "HTTP answers since start by handler and status code");
+        for (int h = 0; h < MET_H_COUNT; h++) {
+            for (int c = 100; c < MET_HTTP_CODES; c++) {
+                if (s->requests[h][c] == 0)
+                    continue;
+                snprintf(code, sizeof code, "%d", c);
+                SAMPLE(out, "onestop_http_requests_total", (double)s->requests[h][c],
+                       {"handler", met_handler_names[h]}, {"code", code});
+            }
+        }
+    }
+    if (s->last_size && s->answered) {
+        family(out, "onestop_http_response_size_bytes", "gauge",
+               "Size in bytes of the last answer of each handler as sent (compressed when it "
+               "was), headers excluded");
+        for (int h = 0; h < MET_H_COUNT; h++)
+            if (s->answered[h])
+                SAMPLE(out, "onestop_http_response_size_bytes", (double)s->last_size[h],
+                       {"handler", met_handler_names[h]});
+    }
     return out->oom ? -1 : 0;
 }
 

@@ -30,8 +30,30 @@ double met_indicator_ratio(const struct model *m, enum target_indicator ind,
  * is NaN (onestop_target_met is then absent). */
 int met_target_met(enum target_indicator ind, double ratio, double target);
 /* The HTTP endpoint's own counters, read at each scrape. */
+/* The endpoint's handlers, as the handler label names them. */
+enum met_handler {
+    MET_H_METRICS,
+    MET_H_PAGE,
+    MET_H_HEALTHZ,
+    MET_H_READYZ,
+    MET_H_ALERTS,
+    MET_H_REPORT,
+    MET_H_OVERDUE,
+    MET_H_OVERDUE_PAGE,
+    MET_H_OTHER,
+    MET_H_COUNT
+};
+extern const char *const met_handler_names[MET_H_COUNT];
+/* Status codes are counted exactly from 100 to 599. */
+#define MET_HTTP_CODES 600
+
 struct met_http {
     unsigned long long auth_failures; /* answers 401 */
+    /* Answers by handler and status code, and the size of each handler's last answer
+     * (bytes sent, compressed when it was); NULL when not counted. */
+    const unsigned long long (*requests)[MET_HTTP_CODES];
+    const unsigned long long *last_size;
+    const int *answered; /* the handler answered at least once: its size is known */
 };
 
 /* Appends the onestop_http_* families (the endpoint's self-metrics). 0 or -1. */

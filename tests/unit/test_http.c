@@ -311,6 +311,51 @@ static void test_not_found(void **state)
     assert_int_equal(f->api_calls, 0);
 }
 
+/* onestop_http_requests_total and onestop_http_response_size_bytes count what was
+ * answered, by handler and code, at the next scrape. */
+static void test_self_metrics(void **state)
+{
+    struct fixture *f = *state;
+    struct resp r;
+    char want[128];
+
+    for (int i = 0; i < 3; i++) {
+        get(f->port, "/nope", &r);
+        resp_free(&r);
+    }
+    get(f->port, "/healthz", &r);
+    size_t healthz_len = r.body.len;
+    resp_free(&r);
+    get(f->port, "/api/v1/report?from=2022-01-01", &r);
+    size_t report_len = r.body.len;
+    resp_free(&r);
+    get(f->port, "/api/v1/report", &r); /* 400 */
+    resp_free(&r);
+    get(f->port, "/metrics", &r);
+    resp_free(&r);
+    get(f->port, "/metrics", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body.data, "# TYPE onestop_http_requests_total counter\n"));
+    assert_non_null(
+        strstr(r.body.data, "\nonestop_http_requests_total{handler=\"other\",code=\"404\"} 3\n"));
+    assert_non_null(
+        strstr(r.body.data, "\nonestop_http_requests_total{handler=\"report\",code=\"200\"} 1\n"));
+    assert_non_null(
+        strstr(r.body.data, "\nonestop_http_requests_total{handler=\"report\",code=\"400\"} 1\n"));
+    /* the scrape counts the one before it, not itself */
+    assert_non_null(
+        strstr(r.body.data, "\nonestop_http_requests_total{handler=\"metrics\",code=\"200\"} 1\n"));
+    snprintf(want, sizeof want, "\nonestop_http_response_size_bytes{handler=\"healthz\"} %zu\n",
+             healthz_len);
+    assert_non_null(strstr(r.body.data, want));
+    /* the last report answer was the 400 */
+    snprintf(want, sizeof want, "\nonestop_http_response_size_bytes{handler=\"report\"} %zu\n",
+             report_len);
+    assert_null(strstr(r.body.data, want));
+    assert_null(strstr(r.body.data, "onestop_http_response_size_bytes{handler=\"page\"}"));
+    resp_free(&r);
+}
+
 static void test_api(void **state)
 {
     struct fixture *f = *state;
@@ -658,6 +703,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_methods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_self_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_security_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uri_too_long, setup, teardown),

@@ -407,7 +407,8 @@ static void test_render_info_store_sources(void **state)
     ASSERT_LINE(page, "# TYPE onestop_source_rejected_records_total counter");
 
     ASSERT_LINE(page, "onestop_metrics_computed_timestamp_seconds 1700000123");
-    ASSERT_LINE(page, "onestop_build_info{version=\"" ONESTOP_VERSION "\"} 1");
+    ASSERT_LINE(page, "onestop_build_info{version=\"" ONESTOP_VERSION "\",revision=\"" ONESTOP_REVISION
+                      "\"} 1");
     ASSERT_LINE(page, "onestop_leader 1");
     free(page);
     model_clear(&m);
@@ -444,7 +445,8 @@ static void test_not_computed(void **state)
     ASSERT_NO_PREFIX(page, "onestop_target_");
     ASSERT_NO_PREFIX(page, "onestop_metrics_computed_timestamp_seconds ");
     ASSERT_LINE(page, "onestop_source_up{source=\"igate\"} 1");
-    ASSERT_LINE(page, "onestop_build_info{version=\"" ONESTOP_VERSION "\"} 1");
+    ASSERT_LINE(page, "onestop_build_info{version=\"" ONESTOP_VERSION "\",revision=\"" ONESTOP_REVISION
+                      "\"} 1");
     ASSERT_LINE(page, "onestop_leader 0");
     free(page);
 
