@@ -17,6 +17,7 @@ struct source_cfg {
     long max_retries;   /* attempts after the first, default 5 */
     long backoff_max_s; /* cap of the exponential backoff, default 60 */
     long overlap_s;     /* keyset feeds re-read this much before the cursor, default 0 */
+    long max_body;      /* bytes: a larger page is an error, never an out-of-memory */
     /* The adapter's own keys: their table (from its adapter_ops) and their values, a
      * struct the adapter defines (struct igate_cfg, ...) of keys->size bytes. */
     const struct cfgopt_table *keys;

@@ -648,6 +648,56 @@ const struct cfgopt_type cfgopt_long = {
     .describe = describe_range,
 };
 
+/* A size in bytes: "64MiB", "512KiB", "1GiB", or a bare number of bytes. */
+static int parse_size(const struct cfgopt *o, void *base, const char *v,
+                      const struct cfgopt_env *env, char *msg, size_t msglen)
+{
+    static const struct {
+        const char *suffix;
+        long mult;
+    } units[] = {{"GiB", 1L << 30}, {"MiB", 1L << 20}, {"KiB", 1L << 10}, {"", 1}};
+    char digits[32];
+    size_t n = strspn(v, "0123456789");
+    long num;
+
+    for (size_t i = 0; i < ARRAY_LEN(units); i++) {
+        if (strcmp(v + n, units[i].suffix) != 0)
+            continue;
+        if (n == 0 || n >= sizeof digits)
+            break;
+        memcpy(digits, v, n);
+        digits[n] = '\0';
+        if (parse_long(digits, &num) < 0 || num > o->max / units[i].mult ||
+            num * units[i].mult < o->min)
+            break;
+        *(long *)field(o, base) = num * units[i].mult;
+        return 0;
+    }
+    snprintf(msg, msglen, "%s: expected a size like 64MiB, 512KiB or 1GiB, from %ldKiB to %ldMiB",
+             o->name, o->min >> 10, o->max >> 20);
+    return -1;
+}
+
+static int format_size(const struct cfgopt *o, const void *base, struct buf *out, char *note,
+                       size_t notelen)
+{
+    long v = *(const long *)cfield(o, base);
+
+    if (v % (1L << 20) == 0)
+        buf_printf(out, "%ldMiB", v >> 20);
+    else if (v % (1L << 10) == 0)
+        buf_printf(out, "%ldKiB", v >> 10);
+    else
+        buf_printf(out, "%ld", v);
+    return out->oom ? -1 : 0;
+}
+
+const struct cfgopt_type cfgopt_size = {
+    .parse = parse_size,
+    .format = format_size,
+    .differs = differs_long,
+};
+
 /* NaN is the unset value (a target of 0 is a real one). */
 static int format_double(const struct cfgopt *o, const void *base, struct buf *out, char *note,
                          size_t notelen)

@@ -82,6 +82,7 @@ extern const struct cfgopt_type cfgopt_conninfo;    /* libpq conninfo without a 
 extern const struct cfgopt_type cfgopt_duration;    /* long seconds: "90s", "5m", "1h", "7d" */
 extern const struct cfgopt_type cfgopt_duration0;   /* the same, "0s" allowed */
 extern const struct cfgopt_type cfgopt_long;        /* long in [min, max] */
+extern const struct cfgopt_type cfgopt_size;        /* long bytes: "64MiB", "512KiB", "1GiB" */
 extern const struct cfgopt_type cfgopt_ratio;       /* double in [0, 1]; NaN when unset */
 extern const struct cfgopt_type cfgopt_points;      /* double in (0, 100] */
 extern const struct cfgopt_type cfgopt_period_mode; /* enum period_mode */
@@ -122,6 +123,12 @@ extern const struct cfgopt_type cfgopt_htpasswd; /* a file of basic-auth users (
 #define CFGOPT_LONG(n, T, f, d, lo, hi, fl, h)                                                     \
     {                                                                                              \
         .name = (n), .type = &cfgopt_long, .offset = CFGOPT_AT_(T, f, long), .def = (d),           \
+        .min = (lo), .max = (hi), .flags = (fl), .help = (h)                                       \
+    }
+/* A size in bytes from lo to hi. */
+#define CFGOPT_SIZE(n, T, f, d, lo, hi, fl, h)                                                     \
+    {                                                                                              \
+        .name = (n), .type = &cfgopt_size, .offset = CFGOPT_AT_(T, f, long), .def = (d),           \
         .min = (lo), .max = (hi), .flags = (fl), .help = (h)                                       \
     }
 /* A file holding a secret: its path goes to field f, its content to field content. No

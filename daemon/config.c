@@ -144,6 +144,9 @@ static const struct cfgopt source_opts[] = {
                      "reads that stretch again (upserts make it harmless), to catch records "
                      "whose update time equals the cursor's but that the server committed "
                      "after it was read. 0s follows the protocol exactly."),
+    CFGOPT_SIZE("max_body", SRC, max_body, "64MiB", 1L << 10, 1L << 30, 0,
+                "Largest page body accepted, from 1KiB to 1024MiB; a larger one fails the page "
+                "(naming the source and the size) instead of filling the memory."),
 };
 
 #undef CONF

@@ -231,7 +231,7 @@ int fetch_once(struct fetcher *f, const struct fetch_opts *o, const char *method
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
     if (rc != CURLE_OK) {
         if (f->too_big || rc == CURLE_FILESIZE_EXCEEDED)
-            snprintf(err, errlen, "body larger than %ld bytes", f->max_body);
+            snprintf(err, errlen, "body larger than max_body (%ld bytes)", f->max_body);
         else if (f->body.oom)
             snprintf(err, errlen, "out of memory reading the body");
         else if (rc == CURLE_OPERATION_TIMEDOUT)

@@ -8,6 +8,7 @@ hold), moves the cursor past it, exits 0 with the source up."""
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -144,6 +145,24 @@ def main():
                 detail = scalar("SELECT detail FROM quarantine WHERE record_key = 'P-%05d'" % POISON_AT)
                 c.check((detail or "").startswith("item does not decode: byte "),
                         "%s: the detail names the position: %s" % (what, (detail or "")[:200]))
+        # A page larger than max_body fails that page, naming the source and the size,
+        # and the sync stops there: never an out-of-memory.
+        db = "maxbody"
+        pg.psql("postgres", "CREATE DATABASE %s" % db)
+        holder[0] = Feed([(stamp(i), "P-%05d" % i, dossier(i)) for i in range(600)])
+        cfg = os.path.join(work, "maxbody.conf")
+        with open(cfg, "w") as f:
+            f.write("[database]\nconninfo = %s\n[metrics]\nas_of = 2022-12-20\n"
+                    "[source.igate]\nadapter = igate\nbase_url = %s\ntoken_url = %s/token\n"
+                    "client_id = x\nclient_secret_file = secret\nprocedure_path =\n"
+                    "page_size = 500\nmax_retries = 1\nbackoff_max = 1s\nmax_body = 64KiB\n"
+                    % (pg.conninfo.replace("dbname=onestop", "dbname=" + db), url, url))
+        p = subprocess.run([harness.ONESTOPD, "-c", cfg, "--once"], capture_output=True,
+                           text=True, timeout=300)
+        c.eq(p.returncode, 69, "a page over max_body fails the sync (exit 69)")
+        c.check(re.search(r"igate.*body larger than max_body \(65536 bytes\)", p.stderr)
+                is not None, "the error names the source and the size: %s" % p.stderr[-300:])
+        c.eq(pg.psql(db, "SELECT count(*) FROM dossiers")[0][0], "0", "nothing half-stored")
     finally:
         srv.shutdown()
         pg.stop()

@@ -290,13 +290,58 @@ static void test_differs_and_reference(void **state)
     assert_int_equal(table.nopts, ARRAY_LEN(rows));
 }
 
+/* Sizes: KiB, MiB, GiB or bytes, within the row's range, printed back in the unit. */
+static void test_size(void **state)
+{
+    struct sized {
+        long body;
+    } v = {0};
+    static const struct cfgopt row =
+        CFGOPT_SIZE("max_body", struct sized, body, "64MiB", 1L << 10, 1L << 30, 0, "A size.");
+    static const struct {
+        const char *in;
+        long want;
+    } ok[] = {{"64MiB", 64L << 20},
+              {"1KiB", 1024},
+              {"1GiB", 1L << 30},
+              {"2048", 2048},
+              {"512KiB", 512L << 10}};
+    static const char *const bad[] = {"1023",  "2GiB",   "1025MiB",
+                                      "64M",   "64 MiB", "MiB",
+                                      "-1KiB", "1.5MiB", "99999999999999999999GiB"};
+    struct cfgopt_env env = {0};
+    char msg[256];
+    struct buf b;
+
+    for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
+        if (cfgopt_parse(&row, &v, ok[i].in, &env, msg, sizeof msg) != 0)
+            fail_msg("refused %s: %s", ok[i].in, msg);
+        assert_int_equal(v.body, ok[i].want);
+    }
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        msg[0] = '\0';
+        if (cfgopt_parse(&row, &v, bad[i], &env, msg, sizeof msg) == 0)
+            fail_msg("accepted \"%s\"", bad[i]);
+        if (!strstr(msg, "max_body: expected a size like 64MiB"))
+            fail_msg("%s: %s", bad[i], msg);
+    }
+    buf_init(&b);
+    v.body = 64L << 20;
+    assert_int_equal(cfgopt_format(&row, &v, &b, msg, sizeof msg), 0);
+    assert_string_equal(b.data, "64MiB");
+    buf_reset(&b);
+    v.body = 3072;
+    assert_int_equal(cfgopt_format(&row, &v, &b, msg, sizeof msg), 0);
+    assert_string_equal(b.data, "3KiB");
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_values),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_differs_and_reference),
+        cmocka_unit_test(test_defaults), cmocka_unit_test(test_values),
+        cmocka_unit_test(test_errors),   cmocka_unit_test(test_differs_and_reference),
+        cmocka_unit_test(test_size),
     };
     int rc;
 
