@@ -540,7 +540,7 @@ static void test_body_limit(void **state)
     struct run r = get(&o, "/x", NULL, NULL, NULL);
     assert_int_equal(r.rc, -1);
     assert_int_equal(r.attempts, 1); /* the same body would be too big again */
-    assert_non_null(strstr(r.err, "larger than 1000 bytes"));
+    assert_non_null(strstr(r.err, "larger than max_body (1000 bytes)"));
 
     /* chunked: stopped by the write callback */
     s[0] = (struct step){.status = 200, .ctype = "application/json", .body = big, .chunked = 1};
@@ -548,7 +548,7 @@ static void test_body_limit(void **state)
     r = get(&o, "/x", NULL, NULL, NULL);
     assert_int_equal(r.rc, -1);
     assert_int_equal(r.attempts, 1);
-    assert_non_null(strstr(r.err, "larger than 1000 bytes"));
+    assert_non_null(strstr(r.err, "larger than max_body (1000 bytes)"));
 
     /* the limit itself is fine */
     o.max_body_bytes = 2000;
