@@ -11,6 +11,7 @@
 #include "model.h"
 #include "pgutil.h"
 #include "rates.h"
+#include "rollup.h"
 #include "util.h"
 
 static double ms_since(int64_t start)
@@ -85,7 +86,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < runs && rc == EX_OK; i++) {
         struct b06_table tab;
         int64_t s = util_now_ms();
-        if (rates_table(conn, &from, &to, &to, NULL, &tab, err, sizeof err) != 0) {
+        if (rollup_table(conn, &from, &to, &to, NULL, &tab, err, sizeof err) != 0) {
             fprintf(stderr, "%s\n", err);
             rc = EX_SOFTWARE;
         }

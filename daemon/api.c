@@ -14,6 +14,7 @@
 #include "overdue_page.h"
 #include "pgutil.h"
 #include "rates.h"
+#include "rollup.h"
 #include "util.h"
 
 struct api_conn {
@@ -389,7 +390,7 @@ static void handle_report(struct api *a, const struct http_request *req, struct 
     int rc =
         pg_exec_ok(c->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, sizeof err);
     if (rc == 0)
-        rc = rates_table(c->conn, &from, &to, &pending_at, agency, &t, err, sizeof err);
+        rc = rollup_table(c->conn, &from, &to, &pending_at, agency, &t, err, sizeof err);
     pg_exec_ok(c->conn, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
     conn_release(c);
     if (rc != 0) {

@@ -6,8 +6,16 @@
 
 #include "config.h"
 #include "log.h"
+#include "util.h"
 
-enum { OPT_PRINT_CONFIG = 256, OPT_PRINT_REFERENCE, OPT_MIGRATE, OPT_ONCE };
+enum {
+    OPT_PRINT_CONFIG = 256,
+    OPT_PRINT_REFERENCE,
+    OPT_MIGRATE,
+    OPT_ONCE,
+    OPT_REBUILD_ROLLUPS,
+    OPT_CHECK_ROLLUPS
+};
 
 static const struct option LONG_OPTS[] = {
     {"config", required_argument, NULL, 'c'},
@@ -16,6 +24,8 @@ static const struct option LONG_OPTS[] = {
     {"print-config-reference", no_argument, NULL, OPT_PRINT_REFERENCE},
     {"migrate", no_argument, NULL, OPT_MIGRATE},
     {"once", no_argument, NULL, OPT_ONCE},
+    {"rebuild-rollups", no_argument, NULL, OPT_REBUILD_ROLLUPS},
+    {"check-rollups", no_argument, NULL, OPT_CHECK_ROLLUPS},
     {"log-level", required_argument, NULL, 'l'},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
@@ -25,6 +35,7 @@ static const struct option LONG_OPTS[] = {
 void cli_usage(FILE *f)
 {
     fprintf(f, "Usage: onestopd [OPTION]...\n"
+               "  or:  onestopd [-c FILE] --check-rollups [YYYY-MM-DD]...\n"
                "Pull iGate dossiers, the procedure catalogue and VNPost shipments into\n"
                "PostgreSQL and serve the administrative-reform indicators to Prometheus.\n"
                "\n"
@@ -33,6 +44,11 @@ void cli_usage(FILE *f)
                "      --print-config        print the effective configuration and exit\n"
                "      --print-config-reference  print every option as Markdown and exit\n"
                "      --migrate             apply database migrations and exit\n"
+               "      --rebuild-rollups     recompute the indicator rollups from the stored\n"
+               "                            records and exit\n"
+               "      --check-rollups       compare the rollups with the stored records and\n"
+               "                            the reference SQL around each day given (default\n"
+               "                            today) and exit: 0 agree, 1 differ\n"
                "      --once                sync every source once, compute the indicators,\n"
                "                            print the /metrics page to stdout and exit\n"
                "  -l, --log-level=LEVEL     error, warning, notice, info or debug\n"
@@ -72,6 +88,12 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t er
         case OPT_ONCE:
             o->once = 1;
             break;
+        case OPT_REBUILD_ROLLUPS:
+            o->action = CLI_REBUILD_ROLLUPS;
+            break;
+        case OPT_CHECK_ROLLUPS:
+            o->action = CLI_CHECK_ROLLUPS;
+            break;
         case 'l':
             if (log_parse_level(optarg, &lvl) != 0) {
                 snprintf(err, errlen, "--log-level: unknown level '%s'", optarg);
@@ -93,7 +115,18 @@ int cli_parse(int argc, char **argv, struct cli_options *o, char *err, size_t er
             return -1;
         }
     }
-    if (optind < argc) {
+    if (o->action == CLI_CHECK_ROLLUPS) {
+        /* The days to check; only this action takes arguments. */
+        for (int i = optind; i < argc; i++) {
+            struct ldate d;
+            if (strlen(argv[i]) != 10 || ldate_parse(argv[i], &d) != 0) {
+                snprintf(err, errlen, "--check-rollups: '%s' is not a date (YYYY-MM-DD)", argv[i]);
+                return -1;
+            }
+        }
+        o->days = argv + optind;
+        o->ndays = argc - optind;
+    } else if (optind < argc) {
         snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
         return -1;
     }

@@ -11,6 +11,8 @@ enum cli_action {
     CLI_PRINT_CONFIG,
     CLI_PRINT_REFERENCE,
     CLI_MIGRATE,
+    CLI_REBUILD_ROLLUPS,
+    CLI_CHECK_ROLLUPS,
     CLI_VERSION,
     CLI_HELP,
 };
@@ -20,6 +22,8 @@ struct cli_options {
     const char *config_path; /* borrowed from argv or the default */
     const char *log_level;   /* NULL: from the config, else info */
     int once;                /* sync every source once, compute, print /metrics, exit */
+    char **days;             /* --check-rollups: the days to check (argv), ndays of them */
+    int ndays;
 };
 
 /* Returns 0, or -1 with err for a usage error (exit 64). */

@@ -24,6 +24,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "model.h"
+#include "rollcheck.h"
+#include "rollup.h"
 #include "sdnotify.h"
 #include "site.h"
 #include "snapshot.h"
@@ -624,6 +626,50 @@ static int migrate_only(struct daemon *d)
     return EX_OK;
 }
 
+/* --rebuild-rollups and --check-rollups: one connection (migrated), one job, exit. */
+static int rollup_job(struct daemon *d)
+{
+    char err[1024];
+    int rc = EX_OK;
+    struct store *st =
+        store_open(d->cfg->db_conninfo, d->cfg->db_password, "onestopd-rollups", err, sizeof err);
+    if (!st) {
+        log_err("main", "%s", err);
+        return EX_UNAVAILABLE;
+    }
+    if (d->cli.action == CLI_REBUILD_ROLLUPS) {
+        int64_t start = util_now_ms();
+        if (rollup_rebuild(store_conn(st), err, sizeof err) != 0) {
+            log_err("main", "%s", err);
+            rc = EX_UNAVAILABLE;
+        } else {
+            log_notice("main", "rollups rebuilt from the stored records in %.1f s",
+                       (double)(util_now_ms() - start) / 1000.0);
+        }
+    } else {
+        size_t n = d->cli.ndays > 0 ? (size_t)d->cli.ndays : 1;
+        struct ldate *days = calloc(n, sizeof *days);
+        if (!days) {
+            store_free(st);
+            return EX_OSERR;
+        }
+        days[0] = today_for(d->cfg);
+        for (int i = 0; i < d->cli.ndays; i++)
+            ldate_parse(d->cli.days[i], &days[i]);
+        long diff = rollcheck_run(store_conn(st), days, n, stdout, err, sizeof err);
+        if (diff < 0) {
+            log_err("main", "%s", err);
+            rc = EX_UNAVAILABLE;
+        } else if (diff > 0) {
+            rc = 1; /* like diff(1): the rollups disagree */
+        }
+        free(days);
+        fflush(stdout);
+    }
+    store_free(st);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct daemon d;
@@ -667,9 +713,10 @@ int main(int argc, char **argv)
         cfg_free(d.cfg);
         return EX_OSERR;
     }
-    if (d.cli.action == CLI_MIGRATE) {
+    if (d.cli.action == CLI_MIGRATE || d.cli.action == CLI_REBUILD_ROLLUPS ||
+        d.cli.action == CLI_CHECK_ROLLUPS) {
         mask_signals(SIG_UNBLOCK, NULL);
-        rc = migrate_only(&d);
+        rc = d.cli.action == CLI_MIGRATE ? migrate_only(&d) : rollup_job(&d);
         cfg_free(d.cfg);
         curl_global_cleanup();
         return rc;

@@ -532,6 +532,12 @@ int met_render(const struct model *m, const struct source_status *src, size_t ns
     if (computed)
         sample0(out, "onestop_metrics_computed_timestamp_seconds", (double)m->computed_at);
 
+    family(out, "onestop_compute_duration_seconds", "gauge",
+           "Wall time of the last computation of every database-derived metric; absent "
+           "before the first computation");
+    if (computed)
+        sample0(out, "onestop_compute_duration_seconds", m->compute_seconds);
+
     family(out, "onestop_build_info", "gauge",
            "Always 1: the onestopd version and the revision it was built from");
     SAMPLE(out, "onestop_build_info", 1.0, {"version", ONESTOP_VERSION},

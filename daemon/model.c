@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pgutil.h"
+#include "rollup.h"
 #include "util.h"
 
 const char *const model_ship_status_names[SHIP_STATUS_COUNT] = {"collected", "in_transit",
@@ -23,29 +24,19 @@ static const char *const PROCS_SQL =
     " count(*) FILTER (WHERE level = 4), count(*) FILTER (WHERE postal)"
     " FROM procedures GROUP BY GROUPING SETS ((agency), ())";
 
-/* Pending at $1 and overdue, with no supplement/payment/suspension status and no
- * apology slip: the dossiers someone owes an apology for. */
-static const char *const OVERDUE_SQL =
-    "SELECT agency, grouping(agency), count(*) FROM dossiers"
-    " WHERE status IN (2, 4, 7, 9, 10) AND received_at::date <= $1::date"
-    " AND (status IN (2, 4) OR finished_at::date > $1::date)"
-    " AND due_at::date < $1::date AND apologies = 0"
-    " GROUP BY GROUPING SETS ((agency), ())";
-
-/* VNPost codes: 6 collected, 14 delivered, 15 failed, 22 cancelled; any other code
- * (or none) is still on its way. */
-static const char *const SHIPMENTS_SQL =
-    "SELECT direction, CASE status_code WHEN 6 THEN 0 WHEN 14 THEN 2 WHEN 15 THEN 3"
-    " WHEN 22 THEN 4 ELSE 1 END, count(*) FROM shipments GROUP BY 1, 2";
+/* The stored counts come from the rollups the store keeps (rollup.h), so that none of
+ * these scans the dossiers or the shipments; rollcheck.c compares them with the direct
+ * counts. */
+static const char *const SHIPMENTS_SQL = "SELECT direction, status, shipments FROM rollup_shipment";
 
 static const char *const TOTALS_SQL =
-    "SELECT (SELECT count(*) FROM dossiers), (SELECT count(*) FROM procedures),"
-    " (SELECT count(*) FROM shipments),"
-    " (SELECT count(*) FROM shipments s"
-    "   WHERE NOT EXISTS (SELECT 1 FROM dossiers d WHERE d.code = s.order_number))";
+    "SELECT (SELECT coalesce(sum(dossiers), 0) FROM rollup_agency),"
+    " (SELECT count(*) FROM procedures),"
+    " (SELECT coalesce(sum(shipments), 0) FROM rollup_shipment),"
+    " (SELECT coalesce(sum(unmatched), 0) FROM rollup_shipment)";
 
 static const char *const QUARANTINE_SQL =
-    "SELECT source, reason, count(*) FROM quarantine GROUP BY 1, 2 ORDER BY 1, 2";
+    "SELECT source, reason, records FROM rollup_quarantine WHERE records > 0 ORDER BY 1, 2";
 
 double model_ratio(long num, long den)
 {
@@ -82,6 +73,8 @@ void model_clear(struct model *m)
     memset(m, 0, sizeof *m);
 }
 
+/* The catalogue is small (thousands of rows) and replaced whole every cycle: counted
+ * directly. */
 static int load_procs(PGconn *conn, struct model *m, char *err, size_t errlen)
 {
     PGresult *res = pg_query(conn, PROCS_SQL, 0, NULL, "catalogue counts", err, errlen);
@@ -119,40 +112,27 @@ static int proc_cmp(const void *a, const void *b)
     return strcmp(((const struct proc_counts *)a)->agency, ((const struct proc_counts *)b)->agency);
 }
 
-/* One entry per known agency (from the year table, which lists them all) plus ALL. */
-static int load_overdue(PGconn *conn, struct model *m, char *err, size_t errlen)
+/* One entry per known agency (from the year table, which lists them all) plus ALL: the
+ * year's pending is counted today, and the rollups count the overdue ones without an
+ * apology alongside. */
+static int load_overdue(struct model *m, char *err, size_t errlen)
 {
-    char today[11];
-    const char *params[1] = {today};
     const struct b06_table *t = &m->tables[PK_YEAR];
-    int rc = -1;
 
-    ldate_format(&m->today, today);
-    PGresult *res = pg_query(conn, OVERDUE_SQL, 1, params, "overdue dossiers", err, errlen);
-    if (!res)
-        return -1;
     m->overdue = calloc(t->nrows + 1, sizeof *m->overdue);
     if (!m->overdue)
         goto oom;
     for (size_t i = 0; i <= t->nrows; i++) {
+        const struct b06_row *r = i < t->nrows ? &t->rows[i] : &t->total;
         struct overdue_count *o = &m->overdue[m->noverdue++];
-        if (!(o->agency = xstrdup(i < t->nrows ? t->rows[i].agency : "ALL")))
+        if (!(o->agency = xstrdup(i < t->nrows ? r->agency : "ALL")))
             goto oom;
+        o->count = r->c.pending_overdue_no_apology;
     }
-    for (int r = 0; r < PQntuples(res); r++) {
-        const char *agency =
-            strcmp(PQgetvalue(res, r, 1), "1") == 0 ? "ALL" : PQgetvalue(res, r, 0);
-        for (size_t i = 0; i < m->noverdue; i++)
-            if (strcmp(m->overdue[i].agency, agency) == 0)
-                m->overdue[i].count = pg_long(res, r, 2, 0);
-    }
-    rc = 0;
-    goto cleanup;
+    return 0;
 oom:
     snprintf(err, errlen, "out of memory");
-cleanup:
-    PQclear(res);
-    return rc;
+    return -1;
 }
 
 static int load_shipments_and_totals(PGconn *conn, struct model *m, char *err, size_t errlen)
@@ -202,43 +182,43 @@ cleanup:
     return rc;
 }
 
-/* The plan asks to beat last year's province-wide on-time rate. */
-static int on_time_target(PGconn *conn, const struct config *cfg, struct model *m, char *err,
-                          size_t errlen)
-{
-    struct period prev;
-    struct b06_table t;
-
-    if (!isnan(cfg->on_time_baseline)) {
-        m->targets[TGT_ON_TIME] = cfg->on_time_baseline;
-        return 0;
-    }
-    period_previous_year(cfg->period_mode, &m->today, &prev);
-    /* An agency filter that matches nothing: only the province total is needed. */
-    if (rates_table(conn, &prev.from, &prev.to, &prev.to, "", &t, err, errlen) != 0)
-        return -1;
-    m->targets[TGT_ON_TIME] = t.total.r.on_time;
-    rates_table_clear(&t);
-    return 0;
-}
-
 int model_compute(PGconn *conn, const struct config *cfg, const struct ldate *today,
                   struct model *m, char *err, size_t errlen)
 {
+    struct rollup_span spans[PK_COUNT + 1];
+    struct b06_table prev_year = {0};
+    size_t nspans = PK_COUNT;
+    int64_t start = util_now_ms();
+
     memset(m, 0, sizeof *m);
     m->today = *today;
     m->mode = cfg->period_mode;
     period_current(cfg->period_mode, today, m->periods);
+    for (int k = 0; k < PK_COUNT; k++) {
+        const struct period *p = &m->periods[k];
+        spans[k] = (struct rollup_span){p->from, p->to, p->to};
+    }
+    /* The plan asks to beat last year's province-wide on-time rate, pending counted at
+     * the last day of that year. */
+    if (isnan(cfg->on_time_baseline)) {
+        struct period prev;
+        period_previous_year(cfg->period_mode, today, &prev);
+        spans[nspans++] = (struct rollup_span){prev.from, prev.to, prev.to};
+    }
 
     /* One snapshot of the data for every query, so the families agree with each other. */
     if (pg_exec_ok(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen) != 0)
         return -1;
-    for (int k = 0; k < PK_COUNT; k++) {
-        const struct period *p = &m->periods[k];
-        if (rates_table(conn, &p->from, &p->to, &p->to, NULL, &m->tables[k], err, errlen) != 0)
+    {
+        struct b06_table tabs[PK_COUNT + 1];
+        if (rollup_tables(conn, spans, nspans, NULL, tabs, err, errlen) != 0)
             goto fail;
+        for (int k = 0; k < PK_COUNT; k++)
+            m->tables[k] = tabs[k];
+        if (nspans > PK_COUNT)
+            prev_year = tabs[PK_COUNT];
     }
-    if (load_procs(conn, m, err, errlen) != 0 || load_overdue(conn, m, err, errlen) != 0 ||
+    if (load_procs(conn, m, err, errlen) != 0 || load_overdue(m, err, errlen) != 0 ||
         load_shipments_and_totals(conn, m, err, errlen) != 0 ||
         load_quarantine(conn, m, err, errlen) != 0)
         goto fail;
@@ -246,14 +226,17 @@ int model_compute(PGconn *conn, const struct config *cfg, const struct ldate *to
     m->targets[TGT_ONLINE_DOSSIER] = cfg->target_online_dossier;
     m->targets[TGT_ONLINE_PROCEDURE] = cfg->target_online_procedure;
     m->targets[TGT_POSTAL_PROCEDURE] = cfg->target_postal_procedure;
-    if (on_time_target(conn, cfg, m, err, errlen) != 0)
-        goto fail;
+    m->targets[TGT_ON_TIME] =
+        isnan(cfg->on_time_baseline) ? prev_year.total.r.on_time : cfg->on_time_baseline;
     if (pg_exec_ok(conn, "COMMIT", err, errlen) != 0)
         goto fail;
+    rates_table_clear(&prev_year);
     m->computed_at = time(NULL);
+    m->compute_seconds = (double)(util_now_ms() - start) / 1000.0;
     return 0;
 fail:
     pg_exec_ok(conn, "ROLLBACK", NULL, 0);
+    rates_table_clear(&prev_year);
     model_clear(m);
     return -1;
 }

@@ -75,7 +75,8 @@ struct overdue_count {
 };
 
 struct model {
-    time_t computed_at; /* 0 = never computed */
+    time_t computed_at;     /* 0 = never computed */
+    double compute_seconds; /* wall time model_compute took */
     struct ldate today;
     enum period_mode mode;
     struct period periods[PK_COUNT];

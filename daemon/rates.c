@@ -1,4 +1,4 @@
-/* rates: Biểu 06 counts in one SQL pass per period; ratios in C. */
+/* rates: ratios in C, and the reference Biểu 06 counts in one SQL pass per period. */
 #include "rates.h"
 
 #include <math.h>
@@ -140,9 +140,9 @@ cleanup:
     return rc;
 }
 
-int rates_table(PGconn *conn, const struct ldate *from, const struct ldate *to,
-                const struct ldate *pending_at, const char *agency, struct b06_table *out,
-                char *err, size_t errlen)
+int rates_table_reference(PGconn *conn, const struct ldate *from, const struct ldate *to,
+                          const struct ldate *pending_at, const char *agency, struct b06_table *out,
+                          char *err, size_t errlen)
 {
     char f[11], t[11], p[11];
     const char *params[3] = {f, t, p};

@@ -1,4 +1,6 @@
-/* rates: the Biểu 06 counts and ratios per agency and period, computed in SQL. */
+/* rates: the Biểu 06 counts and ratios per agency and period. The tables of the daemon
+ * come from the rollups (rollup.h); rates_table_reference computes the same table from
+ * the stored rows in one SQL pass, as the reference the rollups are checked against. */
 #ifndef ONESTOP_RATES_H
 #define ONESTOP_RATES_H
 
@@ -15,6 +17,9 @@ struct b06_counts {
     long pending_within, pending_overdue;
     long resolved_returned;         /* resolved with status 9/10 */
     long resolved_returned_by_post; /* ... of which HinhThuc = 1 */
+    /* Pending overdue with no apology slip (PhieuXinLoi), at pending_at; filled by the
+     * rollups only (the reference leaves it 0: rollcheck.c checks it apart). */
+    long pending_overdue_no_apology;
 };
 
 /* Ratios are NaN when their denominator is 0 (absent on /metrics, null in JSON). */
@@ -47,13 +52,16 @@ struct b06_table {
 };
 
 /*
- * Computes the table for [from, to] with pending counted at pending_at (to, or today
- * when to is later). agency, when not NULL, limits rows to that one agency (total stays
- * province-wide). Returns 0, or -1 with err.
+ * The reference: computes the table for [from, to] with pending counted at pending_at
+ * (to, or today when to is later) by scanning the stored dossiers, which costs in
+ * proportion to the history. agency, when not NULL, limits rows to that one agency (total
+ * stays province-wide). Returns 0, or -1 with err. rollup_table gives the same table
+ * from the rollups.
  */
-int rates_table(PGconn *conn, const struct ldate *from, const struct ldate *to,
-                const struct ldate *pending_at, const char *agency, struct b06_table *out,
-                char *err, size_t errlen);
+int rates_table_reference(PGconn *conn, const struct ldate *from, const struct ldate *to,
+                          const struct ldate *pending_at, const char *agency, struct b06_table *out,
+                          char *err, size_t errlen);
+/* Frees the contents; safe on a zeroed or cleared table and on NULL. */
 void rates_table_clear(struct b06_table *t);
 
 /* Finds a row by agency code in t (NULL if absent); "ALL" gives &t->total. */

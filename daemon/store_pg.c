@@ -8,6 +8,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "pgutil.h"
+#include "rollup.h"
 #include "util.h"
 
 /* Leader lock key, distinct from the migration lock. */
@@ -18,9 +19,15 @@ struct store {
     int leader;
 };
 
+/* Every statement that deletes quarantine rows counts them out of rollup_quarantine. */
+#define RELEASE_CHANGES                                                                            \
+    " INSERT INTO rollup_quarantine_change (sign, source, reason)"                                 \
+    " SELECT -1, source, reason FROM del"
+
 /* Per kind: the staging table (text columns c0.., raw, seq) and the upsert from it.
  * $1 is the source name. DISTINCT ON keeps one row per key: the greatest update time,
- * then the one sent last (highest seq). */
+ * then the one sent last (highest seq). The dossier and shipment upserts also write the
+ * versions they replace and store into the rollup change tables (rollup.h). */
 struct kind_sql {
     const char *stage;
     const char *create_stage;
@@ -37,14 +44,17 @@ static const struct kind_sql KIND_SQL[FEED_KIND_COUNT] = {
             " c4 text, c5 text, c6 text, c7 text, c8 text, c9 text, c10 text, c11 text, c12 text,"
             " c13 text, c14 text, c15 text, c16 text, c17 text, raw text, seq int)"
             " ON COMMIT DELETE ROWS",
-            "INSERT INTO dossiers AS d (code, procedure_code, procedure_name, field_code,"
+            /* The old version of every row the upsert replaces, read from the
+             * statement's snapshot, and the new one, go to the change table. */
+            "WITH s AS (SELECT DISTINCT ON (c0) * FROM stage_dossier"
+            "  ORDER BY c0, c17::timestamp DESC, seq DESC),"
+            " up AS (INSERT INTO dossiers AS d (code, procedure_code, procedure_name, field_code,"
             " field_name, agency, agency_name, channel, level, status, received_at, due_at,"
             " finished_at, returned_at, refused_at, return_by_post, apologies, updated_at,"
             " source, raw)"
-            " SELECT DISTINCT ON (c0) c0, c1, c2, c3, c4, c5, c6, c7::smallint, c8::smallint,"
+            " SELECT c0, c1, c2, c3, c4, c5, c6, c7::smallint, c8::smallint,"
             " c9::smallint, c10::timestamp, c11::timestamp, c12::timestamp, c13::timestamp,"
-            " c14::timestamp, c15::boolean, c16::integer, c17::timestamp, $1, raw::jsonb"
-            " FROM stage_dossier ORDER BY c0, c17::timestamp DESC, seq DESC"
+            " c14::timestamp, c15::boolean, c16::integer, c17::timestamp, $1, raw::jsonb FROM s"
             " ON CONFLICT (code) DO UPDATE SET procedure_code = EXCLUDED.procedure_code,"
             " procedure_name = EXCLUDED.procedure_name, field_code = EXCLUDED.field_code,"
             " field_name = EXCLUDED.field_name, agency = EXCLUDED.agency,"
@@ -55,11 +65,21 @@ static const struct kind_sql KIND_SQL[FEED_KIND_COUNT] = {
             " refused_at = EXCLUDED.refused_at, return_by_post = EXCLUDED.return_by_post,"
             " apologies = EXCLUDED.apologies, updated_at = EXCLUDED.updated_at,"
             " source = EXCLUDED.source, raw = EXCLUDED.raw, stored_at = now()"
-            " WHERE d.updated_at <= EXCLUDED.updated_at",
+            " WHERE d.updated_at <= EXCLUDED.updated_at"
+            " RETURNING d.code, d.agency, d.status, d.channel, d.received_at, d.due_at,"
+            " d.finished_at, d.return_by_post, d.apologies)"
+            " INSERT INTO rollup_dossier_change (sign, code, agency, status, channel, received,"
+            " due, finished, by_post, apologies)"
+            " SELECT 1, code, agency, status, channel, received_at::date, due_at::date,"
+            " finished_at::date, return_by_post, apologies FROM up"
+            " UNION ALL SELECT -1, o.code, o.agency, o.status, o.channel, o.received_at::date,"
+            " o.due_at::date, o.finished_at::date, o.return_by_post, o.apologies"
+            " FROM up JOIN dossiers o ON o.code = up.code",
             NULL,
-            "DELETE FROM quarantine q USING stage_dossier s WHERE q.source = $1"
+            "WITH del AS (DELETE FROM quarantine q USING stage_dossier s WHERE q.source = $1"
             " AND q.feed = $2 AND q.record_id = 'key:' || s.c0"
-            " AND (q.updated_at IS NULL OR q.updated_at <= s.c17::timestamp)",
+            " AND (q.updated_at IS NULL OR q.updated_at <= s.c17::timestamp)"
+            " RETURNING q.source, q.reason)" RELEASE_CHANGES,
         },
     [FEED_PROCEDURE] =
         {
@@ -77,9 +97,10 @@ static const struct kind_sql KIND_SQL[FEED_KIND_COUNT] = {
             " source = EXCLUDED.source, raw = EXCLUDED.raw"
             " WHERE p.updated_at <= EXCLUDED.updated_at",
             "DELETE FROM procedures WHERE source = $1",
-            "DELETE FROM quarantine q USING stage_procedure s WHERE q.source = $1"
+            "WITH del AS (DELETE FROM quarantine q USING stage_procedure s WHERE q.source = $1"
             " AND q.feed = $2 AND q.record_id = 'key:' || s.c0 || '|' || s.c1"
-            " AND (q.updated_at IS NULL OR q.updated_at <= s.c7::timestamp)",
+            " AND (q.updated_at IS NULL OR q.updated_at <= s.c7::timestamp)"
+            " RETURNING q.source, q.reason)" RELEASE_CHANGES,
         },
     [FEED_SHIPMENT] =
         {
@@ -87,12 +108,14 @@ static const struct kind_sql KIND_SQL[FEED_KIND_COUNT] = {
             "CREATE TEMP TABLE IF NOT EXISTS stage_shipment (c0 text, c1 text, c2 text, c3 text,"
             " c4 text, c5 text, c6 text, c7 text, c8 text, c9 text, c10 text, raw text, seq int)"
             " ON COMMIT DELETE ROWS",
-            "INSERT INTO shipments AS s (item_code, order_number, direction, status_code,"
-            " accepted_at, delivered_at, sender_province, receiver_province, fee, cod_amount,"
-            " updated_at, source, raw)"
-            " SELECT DISTINCT ON (c0) c0, c1, c2::smallint, c3::bigint, c4::timestamp,"
+            "WITH s AS (SELECT DISTINCT ON (c0) * FROM stage_shipment"
+            "  ORDER BY c0, c10::timestamp DESC, seq DESC),"
+            " up AS (INSERT INTO shipments AS s (item_code, order_number, direction,"
+            " status_code, accepted_at, delivered_at, sender_province, receiver_province, fee,"
+            " cod_amount, updated_at, source, raw)"
+            " SELECT c0, c1, c2::smallint, c3::bigint, c4::timestamp,"
             " c5::timestamp, c6, c7, c8::bigint, c9::bigint, c10::timestamp, $1, raw::jsonb"
-            " FROM stage_shipment ORDER BY c0, c10::timestamp DESC, seq DESC"
+            " FROM s"
             " ON CONFLICT (item_code) DO UPDATE SET order_number = EXCLUDED.order_number,"
             " direction = EXCLUDED.direction, status_code = EXCLUDED.status_code,"
             " accepted_at = EXCLUDED.accepted_at, delivered_at = EXCLUDED.delivered_at,"
@@ -100,11 +123,17 @@ static const struct kind_sql KIND_SQL[FEED_KIND_COUNT] = {
             " receiver_province = EXCLUDED.receiver_province, fee = EXCLUDED.fee,"
             " cod_amount = EXCLUDED.cod_amount, updated_at = EXCLUDED.updated_at,"
             " source = EXCLUDED.source, raw = EXCLUDED.raw"
-            " WHERE s.updated_at <= EXCLUDED.updated_at",
+            " WHERE s.updated_at <= EXCLUDED.updated_at"
+            " RETURNING s.item_code, s.order_number, s.direction, s.status_code)"
+            " INSERT INTO rollup_shipment_change (sign, direction, status, order_number)"
+            " SELECT 1, direction, rollup_shipment_status(status_code), order_number FROM up"
+            " UNION ALL SELECT -1, o.direction, rollup_shipment_status(o.status_code),"
+            " o.order_number FROM up JOIN shipments o ON o.item_code = up.item_code",
             NULL,
-            "DELETE FROM quarantine q USING stage_shipment s WHERE q.source = $1"
+            "WITH del AS (DELETE FROM quarantine q USING stage_shipment s WHERE q.source = $1"
             " AND q.feed = $2 AND q.record_id = 'key:' || s.c0"
-            " AND (q.updated_at IS NULL OR q.updated_at <= s.c10::timestamp)",
+            " AND (q.updated_at IS NULL OR q.updated_at <= s.c10::timestamp)"
+            " RETURNING q.source, q.reason)" RELEASE_CHANGES,
         },
 };
 
@@ -115,15 +144,24 @@ static const char *const CREATE_STAGE_REJECT =
 /* One quarantine row per record: its key, or the hash of its canonical JSON (jsonb
  * orders keys) when the key is what is missing; the latest bad version sent wins. */
 static const char *const INSERT_REJECTS =
-    "INSERT INTO quarantine AS q (source, feed, record_id, record_key, reason, detail,"
-    " updated_at, raw)"
+    "WITH up AS (INSERT INTO quarantine AS q (source, feed, record_id, record_key, reason,"
+    " detail, updated_at, raw)"
     " SELECT DISTINCT ON (id) $1, $2, id, record_key, reason, detail, updated_at::timestamp, j"
     " FROM (SELECT coalesce('key:' || record_key, 'md5:' || md5(raw::jsonb::text)) AS id,"
     "  raw::jsonb AS j, * FROM stage_reject) r"
     " ORDER BY id, seq DESC"
     " ON CONFLICT (source, feed, record_id) DO UPDATE SET reason = EXCLUDED.reason,"
     " detail = EXCLUDED.detail, updated_at = EXCLUDED.updated_at, raw = EXCLUDED.raw,"
-    " times_seen = q.times_seen + 1, last_seen = now()";
+    " times_seen = q.times_seen + 1, last_seen = now()"
+    " RETURNING q.source, q.feed, q.record_id, q.reason)"
+    " INSERT INTO rollup_quarantine_change (sign, source, reason)"
+    " SELECT 1, source, reason FROM up"
+    " UNION ALL SELECT -1, o.source, o.reason FROM up JOIN quarantine o"
+    " ON o.source = up.source AND o.feed = up.feed AND o.record_id = up.record_id";
+
+static const char *const DELETE_QUARANTINE =
+    "WITH del AS (DELETE FROM quarantine WHERE source = $1 AND feed = $2"
+    " RETURNING source, reason)" RELEASE_CHANGES;
 
 static const char *const UPSERT_CURSOR =
     "INSERT INTO sync_cursors (source, feed, cursor_time, cursor_key, pages)"
@@ -140,6 +178,8 @@ static int prepare_session(PGconn *conn, char *err, size_t errlen)
     for (int k = 0; k < FEED_KIND_COUNT; k++)
         if (pg_exec_ok(conn, KIND_SQL[k].create_stage, err, errlen) != 0)
             return -1;
+    if (rollup_prepare_session(conn, err, errlen) != 0)
+        return -1;
     return pg_exec_ok(conn, CREATE_STAGE_REJECT, err, errlen);
 }
 
@@ -351,15 +391,22 @@ static int store_in_tx(struct store *st, const char *source, const struct feed_d
     const struct kind_sql *k = &KIND_SQL[fd->kind];
     const char *src_param[1] = {source};
     const char *qparams[2] = {source, fd->name};
+    unsigned changed = ROLLUP_QUARANTINE;
 
+    if (fd->kind == FEED_DOSSIER && b->nrecs > 0)
+        changed |= ROLLUP_DOSSIERS;
+    if (fd->kind == FEED_SHIPMENT && b->nrecs > 0)
+        changed |= ROLLUP_SHIPMENTS;
+    if (rollup_lock(conn, err, errlen) != 0)
+        return -1;
     if (stage_records(conn, b, err, errlen) != 0 || stage_rejects(conn, b, err, errlen) != 0)
         return -1;
     if (whole) {
         if (pg_exec_params(conn, k->delete_source, 1, src_param, "replacing the catalogue", err,
                            errlen) != 0)
             return -1;
-        if (pg_exec_params(conn, "DELETE FROM quarantine WHERE source = $1 AND feed = $2", 2,
-                           qparams, "replacing quarantine", err, errlen) != 0)
+        if (pg_exec_params(conn, DELETE_QUARANTINE, 2, qparams, "replacing quarantine", err,
+                           errlen) != 0)
             return -1;
     }
     if (b->nrecs > 0 && pg_exec_params(conn, k->upsert, 1, src_param, "upsert", err, errlen) != 0)
@@ -377,7 +424,7 @@ static int store_in_tx(struct store *st, const char *source, const struct feed_d
         if (pg_exec_params(conn, UPSERT_CURSOR, 4, cparams, "moving the cursor", err, errlen) != 0)
             return -1;
     }
-    return 0;
+    return rollup_apply(conn, changed, err, errlen);
 }
 
 static int store_batch(struct store *st, const char *source, const struct feed_desc *fd,

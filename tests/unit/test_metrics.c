@@ -57,6 +57,7 @@ static void build_model(struct model *m)
 
     memset(m, 0, sizeof *m);
     m->computed_at = 1700000123;
+    m->compute_seconds = 0.25;
     m->today = (struct ldate){2022, 12, 20};
     for (int k = 0; k < PK_COUNT; k++) {
         struct b06_table *t = &m->tables[k];
@@ -407,8 +408,9 @@ static void test_render_info_store_sources(void **state)
     ASSERT_LINE(page, "# TYPE onestop_source_rejected_records_total counter");
 
     ASSERT_LINE(page, "onestop_metrics_computed_timestamp_seconds 1700000123");
-    ASSERT_LINE(page, "onestop_build_info{version=\"" ONESTOP_VERSION "\",revision=\"" ONESTOP_REVISION
-                      "\"} 1");
+    ASSERT_LINE(page, "onestop_compute_duration_seconds 0.25");
+    ASSERT_LINE(page, "onestop_build_info{version=\"" ONESTOP_VERSION
+                      "\",revision=\"" ONESTOP_REVISION "\"} 1");
     ASSERT_LINE(page, "onestop_leader 1");
     free(page);
     model_clear(&m);
@@ -423,8 +425,8 @@ static void test_structure(void **state)
     char *page = render(&m, src, 2);
     size_t nfams = check_structure(page);
     /* 4 counts + overdue + 5 ratios + 3 procedure ratios + 2 targets + info + 4 store
-     * + 5 source + 2 alert + computed + build + leader + database */
-    assert_int_equal(nfams, 31);
+     * + 5 source + 2 alert + computed + duration + build + leader + database */
+    assert_int_equal(nfams, 32);
     free(page);
     model_clear(&m);
 }
@@ -437,16 +439,17 @@ static void test_not_computed(void **state)
     build_sources(src);
     char *page = render(&m, src, 2);
 
-    assert_int_equal(check_structure(page), 31); /* every family still described */
+    assert_int_equal(check_structure(page), 32); /* every family still described */
     ASSERT_LINE(page, "onestop_database_up 0");
     ASSERT_NO_PREFIX(page, "onestop_dossiers_");
     ASSERT_NO_PREFIX(page, "onestop_postal_shipments{");
     ASSERT_NO_PREFIX(page, "onestop_stored_records{");
     ASSERT_NO_PREFIX(page, "onestop_target_");
     ASSERT_NO_PREFIX(page, "onestop_metrics_computed_timestamp_seconds ");
+    ASSERT_NO_PREFIX(page, "onestop_compute_duration_seconds ");
     ASSERT_LINE(page, "onestop_source_up{source=\"igate\"} 1");
-    ASSERT_LINE(page, "onestop_build_info{version=\"" ONESTOP_VERSION "\",revision=\"" ONESTOP_REVISION
-                      "\"} 1");
+    ASSERT_LINE(page, "onestop_build_info{version=\"" ONESTOP_VERSION
+                      "\",revision=\"" ONESTOP_REVISION "\"} 1");
     ASSERT_LINE(page, "onestop_leader 0");
     free(page);
 
