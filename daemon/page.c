@@ -5,6 +5,7 @@
 #include "page.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -700,12 +701,80 @@ static int render_agency_table(struct buf *out, const struct model *m, enum peri
     return 0;
 }
 
+/* Opens the row of agency in period k (<tr> and its <th>) and returns its counts; NULL,
+ * writing nothing, when the agency has no row there. */
+static const struct b06_row *period_row_open(struct buf *out, const struct model *m, int k,
+                                             enum period_kind sel, const char *agency)
+{
+    const struct b06_row *r = find_row(&m->tables[k], agency);
+    char name[64];
+
+    if (!r)
+        return NULL;
+    page_period_name(m->periods[k].label, name, sizeof name);
+    buf_printf(out, "<tr%s data-period=\"", k == (int)sel ? " class=\"sel\"" : "");
+    page_escape(out, m->periods[k].label);
+    buf_puts(out, "\"><th scope=\"row\">");
+    page_escape(out, name);
+    buf_puts(out, "</th>");
+    return r;
+}
+
+/* A column of an agency's tables: its data key, its heading, where its value is. */
+struct page_col {
+    const char *key, *head;
+    size_t off;
+};
+
+static const struct page_col B06_COUNTS[] = {
+    {"carried_over", "Từ kỳ trước", offsetof(struct b06_counts, carried_over)},
+    {"received_online", "Trực tuyến", offsetof(struct b06_counts, received_online)},
+    {"received_direct", "Trực tiếp", offsetof(struct b06_counts, received_direct)},
+    {"received_postal", "Bưu chính", offsetof(struct b06_counts, received_postal)},
+    {"resolved_early", "Trước hạn", offsetof(struct b06_counts, resolved_early)},
+    {"resolved_on_time", "Đúng hạn", offsetof(struct b06_counts, resolved_on_time)},
+    {"resolved_late", "Quá hạn", offsetof(struct b06_counts, resolved_late)},
+    {"pending_within", "Trong hạn", offsetof(struct b06_counts, pending_within)},
+    {"pending_overdue", "Quá hạn", offsetof(struct b06_counts, pending_overdue)},
+};
+
+static const struct page_col B06_RATIOS[] = {
+    {"on_time", "Tỷ lệ đúng hạn (766)", offsetof(struct b06_ratios, on_time)},
+    {"resolved_on_time", "Tỷ lệ giải quyết đúng hạn",
+     offsetof(struct b06_ratios, resolved_on_time)},
+    {"online", "Hồ sơ trực tuyến", offsetof(struct b06_ratios, online_dossier)},
+    {"postal", "Tiếp nhận qua BCCI", offsetof(struct b06_ratios, postal_receipt)},
+    {"postal_return", "Trả kết quả qua BCCI", offsetof(struct b06_ratios, postal_return)},
+};
+
+/* The rest of an agency's table, from its last heading row: a row per current period of
+ * the counts (ratios: 0) or the ratios (1) the columns name. */
+static void col_rows(struct buf *out, const struct model *m, enum period_kind sel,
+                     const char *agency, const struct page_col *cols, size_t n, int ratios)
+{
+    for (size_t i = 0; i < n; i++)
+        buf_printf(out, "<th scope=\"col\" class=\"n\">%s</th>", cols[i].head);
+    buf_puts(out, "</tr></thead>\n<tbody>\n");
+    for (int k = 0; k < PK_COUNT; k++) {
+        const struct b06_row *r = period_row_open(out, m, k, sel, agency);
+        if (!r)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (ratios)
+                ratio_cell(out, cols[i].key, *(const double *)((const char *)&r->r + cols[i].off),
+                           0);
+            else
+                count_cell(out, cols[i].key, *(const long *)((const char *)&r->c + cols[i].off));
+        }
+        buf_puts(out, "</tr>\n");
+    }
+    buf_puts(out, "</tbody>\n</table>\n</div>\n");
+}
+
 /* An agency's Biểu 06 in the three current periods, the selected one highlighted. */
 static void render_b06(struct buf *out, const struct model *m, const char *agency,
                        enum period_kind sel)
 {
-    char name[64];
-
     buf_puts(out, "<section aria-labelledby=\"h-b06\">\n<h2 id=\"h-b06\">Biểu 06: tình hình, "
                   "kết quả giải quyết TTHC</h2>\n<p class=\"note\">Đơn vị tính: hồ sơ. Đang "
                   "giải quyết tính đến ngày ");
@@ -716,66 +785,14 @@ static void render_b06(struct buf *out, const struct model *m, const char *agenc
                   "<th scope=\"colgroup\" colspan=\"4\" class=\"n\">Số hồ sơ nhận giải quyết</th>"
                   "<th scope=\"colgroup\" colspan=\"3\" class=\"n\">Đã giải quyết</th>"
                   "<th scope=\"colgroup\" colspan=\"2\" class=\"n\">Đang giải quyết</th></tr>\n"
-                  "<tr><th scope=\"col\" class=\"n\">Từ kỳ trước</th>"
-                  "<th scope=\"col\" class=\"n\">Trực tuyến</th>"
-                  "<th scope=\"col\" class=\"n\">Trực tiếp</th>"
-                  "<th scope=\"col\" class=\"n\">Bưu chính</th>"
-                  "<th scope=\"col\" class=\"n\">Trước hạn</th>"
-                  "<th scope=\"col\" class=\"n\">Đúng hạn</th>"
-                  "<th scope=\"col\" class=\"n\">Quá hạn</th>"
-                  "<th scope=\"col\" class=\"n\">Trong hạn</th>"
-                  "<th scope=\"col\" class=\"n\">Quá hạn</th></tr></thead>\n<tbody>\n");
-    for (int k = 0; k < PK_COUNT; k++) {
-        const struct b06_row *r = find_row(&m->tables[k], agency);
-        if (!r)
-            continue;
-        const struct b06_counts *c = &r->c;
-        page_period_name(m->periods[k].label, name, sizeof name);
-        buf_printf(out, "<tr%s data-period=\"", k == (int)sel ? " class=\"sel\"" : "");
-        page_escape(out, m->periods[k].label);
-        buf_puts(out, "\"><th scope=\"row\">");
-        page_escape(out, name);
-        buf_puts(out, "</th>");
-        count_cell(out, "carried_over", c->carried_over);
-        count_cell(out, "received_online", c->received_online);
-        count_cell(out, "received_direct", c->received_direct);
-        count_cell(out, "received_postal", c->received_postal);
-        count_cell(out, "resolved_early", c->resolved_early);
-        count_cell(out, "resolved_on_time", c->resolved_on_time);
-        count_cell(out, "resolved_late", c->resolved_late);
-        count_cell(out, "pending_within", c->pending_within);
-        count_cell(out, "pending_overdue", c->pending_overdue);
-        buf_puts(out, "</tr>\n");
-    }
-    buf_puts(out, "</tbody>\n</table>\n</div>\n");
+                  "<tr>");
+    col_rows(out, m, sel, agency, B06_COUNTS, ARRAY_LEN(B06_COUNTS), 0);
 
-    buf_puts(out,
-             "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"Các tỷ lệ "
-             "của đơn vị\" style=\"margin-top:10px\">\n<table class=\"data\" id=\"ratios\">\n"
-             "<thead><tr><th scope=\"col\">Kỳ</th>"
-             "<th scope=\"col\" class=\"n\">Tỷ lệ đúng hạn (766)</th>"
-             "<th scope=\"col\" class=\"n\">Tỷ lệ giải quyết đúng hạn</th>"
-             "<th scope=\"col\" class=\"n\">Hồ sơ trực tuyến</th>"
-             "<th scope=\"col\" class=\"n\">Tiếp nhận qua BCCI</th>"
-             "<th scope=\"col\" class=\"n\">Trả kết quả qua BCCI</th></tr></thead>\n<tbody>\n");
-    for (int k = 0; k < PK_COUNT; k++) {
-        const struct b06_row *r = find_row(&m->tables[k], agency);
-        if (!r)
-            continue;
-        page_period_name(m->periods[k].label, name, sizeof name);
-        buf_printf(out, "<tr%s data-period=\"", k == (int)sel ? " class=\"sel\"" : "");
-        page_escape(out, m->periods[k].label);
-        buf_puts(out, "\"><th scope=\"row\">");
-        page_escape(out, name);
-        buf_puts(out, "</th>");
-        ratio_cell(out, "on_time", r->r.on_time, 0);
-        ratio_cell(out, "resolved_on_time", r->r.resolved_on_time, 0);
-        ratio_cell(out, "online", r->r.online_dossier, 0);
-        ratio_cell(out, "postal", r->r.postal_receipt, 0);
-        ratio_cell(out, "postal_return", r->r.postal_return, 0);
-        buf_puts(out, "</tr>\n");
-    }
-    buf_puts(out, "</tbody>\n</table>\n</div>\n</section>\n");
+    buf_puts(out, "<div class=\"scroll\" role=\"region\" tabindex=\"0\" aria-label=\"Các tỷ lệ "
+                  "của đơn vị\" style=\"margin-top:10px\">\n<table class=\"data\" id=\"ratios\">\n"
+                  "<thead><tr><th scope=\"col\">Kỳ</th>");
+    col_rows(out, m, sel, agency, B06_RATIOS, ARRAY_LEN(B06_RATIOS), 1);
+    buf_puts(out, "</section>\n");
 }
 
 /* ---- trend charts ---- */

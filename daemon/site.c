@@ -22,13 +22,8 @@ struct site *site_new(void)
 {
     struct site *s = calloc(1, sizeof *s);
 
-    if (!s)
-        return NULL;
-    s->cache = trend_cache_new();
-    if (!s->cache) {
-        free(s);
-        return NULL;
-    }
+    if (s && !(s->cache = trend_cache_new()))
+        sfree(s);
     return s;
 }
 
