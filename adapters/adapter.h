@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* adp: the interface every feed adapter implements (one adapters/<name>.c each). */
 #ifndef ONESTOP_ADAPTER_H
 #define ONESTOP_ADAPTER_H

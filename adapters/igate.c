@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* igate: the iGate dossier feed and procedure catalogue, behind an LGSP OAuth2 token. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* adp: the DVCQG-vocabulary item parsers shared by the adapters (one JSON item in, one
  * record or one reject appended to the batch). The checks run in the order metrics.md
  * gives the quarantine reasons, and the first one that fails names the reason. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rec: canonical records, record batches and the field readers shared by the adapters. */
 #include "record.h"
 

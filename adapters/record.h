@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rec: canonical records produced by adapters' parse() and consumed by the store. */
 #ifndef ONESTOP_RECORD_H
 #define ONESTOP_RECORD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* adp: the static table of adapters, and checking and creating one for a [source.NAME]. */
 #include <pthread.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* adp: URL building shared by the adapters. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* vnpost: VNPost public-postal (BCCI) shipments, behind a static API key. */
 #include <stdio.h>
 #include <stdlib.h>

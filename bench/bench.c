@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* onestop-bench: times the indicator computation and the report query against a
  * database that onestopd has filled (see bench/run.sh). */
 #include <math.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Ingest benchmark: N dossiers from the simulator into a private PostgreSQL through
 `onestopd --once`, then the indicator and report timings (onestop-bench).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Turns sql/NNNN_name.sql files into a C table (cmake -P mode).
 set(body "/* generated from the sql directory by cmake/embed_sql.cmake; do not edit */\n#include \"migrate.h\"\n\n")
 set(table "const struct migration migrate_embedded[] = {\n")

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Install layout and the Debian package (CPack DEB). Included from the top CMakeLists.txt.
 #
 #   cmake --install build            # onto this machine (prefix /usr unless told otherwise)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* alerts: the module the main loop drives (see alerts.h). It wires the pure rules and
  * lifecycle (alert_rules.c) to the database (alert_store.c, outbox.c) and to the delivery
  * threads (notify.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* alerts: the built-in alerts as the main loop drives them. The leader evaluates them on
  * the main thread after each indicator computation: the rules and the lifecycle
  * (alert_rules.h), their state in PostgreSQL (alert_store.h, outbox.h); notify.c delivers

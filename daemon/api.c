@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* api: /api/v1/report (Biểu 06 for any period) and /api/v1/overdue. */
 #include "api.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* api: the JSON/CSV report endpoints. Runs on HTTP threads with a small pool of its own
  * database connections, so a slow report never touches the main loop's connection. */
 #ifndef ONESTOP_API_H

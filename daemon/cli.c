@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cli: getopt_long front end. */
 #include "cli.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cli: command-line options (getopt_long). */
 #ifndef ONESTOP_CLI_H
 #define ONESTOP_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cfg: the configuration: its table of sections and keys, loading and checking a file. */
 #include "config.h"
 

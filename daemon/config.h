@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cfg: the configuration: its table of sections and keys, loading and checking a file. */
 #ifndef ONESTOP_CONFIG_H
 #define ONESTOP_CONFIG_H

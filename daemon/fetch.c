@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fetch: one HTTP exchange over libcurl, and the retrying JSON getter the core uses. */
 #include "fetch.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fetch: one HTTP exchange over libcurl, and the retrying JSON getter the core uses. */
 #ifndef ONESTOP_FETCH_H
 #define ONESTOP_FETCH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* http: the libmicrohttpd server, event-driven. A small pool of epoll threads
  * (HTTP_EVENT_THREADS) owns every connection; an idle or half-sent connection costs a file
  * descriptor, not a thread, so a flood of slow clients cannot take the slots scrapes need.

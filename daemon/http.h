@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* http: the libmicrohttpd server, event-driven (a small epoll thread pool). Serves the
  * snapshot inline; the API handler, which may use its own database connections (never the
  * main loop's), and slow password checks run on a few worker threads. Optional HTTPS and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* log: journald-style stderr logging ("<N>module: message"). */
 #ifndef ONESTOP_LOG_H
 #define ONESTOP_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* onestopd: main loop. One thread owns scheduling, fetching, storing and computing;
  * libmicrohttpd's threads only read the snapshot (and the report API's own pool). */
 #include <curl/curl.h>

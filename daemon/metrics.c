@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* met: renders the model into the Prometheus text exposition format 0.0.4 (docs/metrics.md,
  * "Exposition"). Every family always gets its HELP and TYPE lines, samples or not: the
  * text format allows an empty family and it keeps the page's shape stable. */

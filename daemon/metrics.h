@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* met: renders the model into the Prometheus text exposition format 0.0.4. */
 #ifndef ONESTOP_METRICS_H
 #define ONESTOP_METRICS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* migrate: schema migrations embedded in the binary. */
 #include "migrate.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* migrate: applies the embedded sql/NNNN_name.sql files, each in its own transaction. */
 #ifndef ONESTOP_MIGRATE_H
 #define ONESTOP_MIGRATE_H

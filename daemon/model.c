@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* model: the database-derived part of /metrics, computed on the main thread. */
 #include "model.h"
 

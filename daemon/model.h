@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* model: everything /metrics shows, computed on the main thread from the database and
  * the sync state, then rendered (metrics.c) into the snapshot the HTTP thread serves. */
 #ifndef ONESTOP_MODEL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* netaddr: the syntax of a listen address, shared by the config check and the server. */
 #include "netaddr.h"
 

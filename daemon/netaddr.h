@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* netaddr: the syntax of a listen address, shared by the config check and the server. */
 #ifndef ONESTOP_NETADDR_H
 #define ONESTOP_NETADDR_H

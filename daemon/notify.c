@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ntf: alert delivery on two threads of its own (see notify.h). Neither shares its curl
  * handle (libcurl handles are never shared between threads); the webhook thread owns a
  * database connection of its own, on which it claims, and records, alert_outbox rows

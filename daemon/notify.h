@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ntf: alert delivery, on two threads of its own so that a dead receiver never stalls
  * syncing, serving, or the other kind of receiver:
  *   - the webhook thread claims the due rows of alert_outbox one at a time in the

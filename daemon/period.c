@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* period: calendar and national-report periods. */
 #include "period.h"
 

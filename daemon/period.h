@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* period: the standard periods (year, quarter, month) around "now", in both modes. */
 #ifndef ONESTOP_PERIOD_H
 #define ONESTOP_PERIOD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pg: small libpq helpers shared by the store, rates and migrations. */
 #ifndef ONESTOP_PGUTIL_H
 #define ONESTOP_PGUTIL_H

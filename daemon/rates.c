@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rates: ratios in C, and the reference Biểu 06 counts in one SQL pass per period. */
 #include "rates.h"
 

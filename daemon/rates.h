@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rates: the Biểu 06 counts and ratios per agency and period. The tables of the daemon
  * come from the rollups (rollup.h); rates_table_reference computes the same table from
  * the stored rows in one SQL pass, as the reference the rollups are checked against. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* redact: the one place that decides which parts of a URL may be logged or printed. */
 #ifndef ONESTOP_REDACT_H
 #define ONESTOP_REDACT_H

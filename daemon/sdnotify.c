@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sdn: the sd_notify(3) datagram protocol without libsystemd: one datagram to the
  * AF_UNIX socket named by $NOTIFY_SOCKET, '@' meaning the abstract namespace. */
 #include "sdnotify.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sdn: the systemd notify protocol, without libsystemd. */
 #ifndef ONESTOP_SDNOTIFY_H
 #define ONESTOP_SDNOTIFY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* snapshot: the state the HTTP threads serve. The main loop replaces it; every request
  * copies what it needs out under the mutex, so no request ever holds the lock while it
  * talks to a client, and a swap never frees memory a request is still sending. */

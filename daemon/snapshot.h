@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* snapshot: what the HTTP thread serves, swapped atomically by the main loop. */
 #ifndef ONESTOP_SNAPSHOT_H
 #define ONESTOP_SNAPSHOT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store: the PostgreSQL side of a sync (staging COPY, idempotent upsert, cursors). */
 #ifndef ONESTOP_STORE_H
 #define ONESTOP_STORE_H

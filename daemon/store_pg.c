@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* store: staging COPY + INSERT ... ON CONFLICT, cursor in the same transaction. */
 #include "store.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sync: the page loop between an adapter and the store. */
 #include "sync.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sync: drives one source: fetch a page, parse it, store it, move on. */
 #ifndef ONESTOP_SYNC_H
 #define ONESTOP_SYNC_H

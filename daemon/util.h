@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* util: small shared helpers (strings, durations, local dates, buffers). */
 #ifndef ONESTOP_UTIL_H
 #define ONESTOP_UTIL_H

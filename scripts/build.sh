@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Configures and builds into build/ (or $1) with extra CMake arguments after it.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what onestopd needs to build, test and run its demo (Debian 12, as root).
 set -euo pipefail
 PKGS=(

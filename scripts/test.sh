@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Sets everything up and runs every test: unit and integration tests on a normal build,
 # then the unit tests and the end-to-end test again under ASan+UBSan, then the fuzz targets.
 set -euo pipefail

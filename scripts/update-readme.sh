@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Regenerates the option table in README.md from the binary's own option table.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The demo: a private PostgreSQL cluster, the feed simulator with a data set around
 today, and onestopd serving /metrics. Runs until Ctrl-C (or DEMO_SECONDS)."""
 

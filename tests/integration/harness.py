@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared pieces of the integration tests: a private PostgreSQL cluster, the feed
 simulator and the real onestopd, all on loopback.
 

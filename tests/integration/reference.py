@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Independent reference implementation of docs/metrics.md (Python 3 stdlib only).
 
 Written from the specification (docs/metrics.md and docs/feeds.md), not from the

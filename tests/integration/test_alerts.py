@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Alerting end to end: the built-in rules, their lifecycle across a restart, webhook
 delivery (Alertmanager webhook format), a failing webhook, and a real Alertmanager.
 

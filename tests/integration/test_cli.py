@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The command line through the real binary: exit codes (sysexits), --check-config
 messages that name FILE:LINE, --version/--help on stdout, --once against a real
 PostgreSQL and the simulator, journald priority prefixes in the log."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Crash safety: SIGKILL onestopd in the middle of a sync, several times, restart it,
 and check every record is stored exactly once, at its latest version, with the cursor
 consistent. Also mutates records while the daemon pages, which moves them to the end

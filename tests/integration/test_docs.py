@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The docs stay true: README's option table is what the binary prints, the README
 opens with the two commands, every metric family the daemon can emit is documented
 in docs/metrics.md, every docs/X.md (and "X.md §N") cited in the sources exists, the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """End to end: feed simulator -> onestopd -> private PostgreSQL -> /metrics.
 
 The expected values come from reference.py, an independent Python reading of

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The endpoint under a slowloris: 300 half-sent requests held from eight loopback
 addresses (127.0.0.2-127.0.0.9) for 16 s, re-opened whenever the server closes one (its
 header deadline), while a scrape from 127.0.0.1 every second must answer in under a second

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """HTTPS and basic authentication, as the Prometheus exporters' web config does them:
 - a real Prometheus (Debian's /usr/bin/prometheus) scrapes the daemon over HTTPS with
   basic_auth and tls_config (ca_file: a CA made here with `openssl req -x509`), and its

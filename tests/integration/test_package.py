@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The install layout and the Debian package: the generated unit passes
 `systemd-analyze verify` and scores <= 2.0 on `systemd-analyze security`, the unit and
 the example configuration agree on the credentials, the example passes --check-config,

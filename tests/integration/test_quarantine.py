@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Quarantine and keyset edge cases through the real daemon, against a small scripted
 iGate whose pages this test controls exactly:
 - a bad record never stops the page, and a bad LAST record still moves the cursor;

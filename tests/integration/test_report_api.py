@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The report API, targets and period modes through the real daemon:
 - /api/v1/report for the current periods equals /metrics, number for number;
 - a past period (2021-Q3) equals reference.report() computed independently;

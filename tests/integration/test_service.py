@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """onestopd as a systemd service, without systemd: the sd_notify datagrams it sends
 (READY, WATCHDOG, RELOADING+MONOTONIC_USEC, STOPPING) to a socket the test binds, both
 a path and an abstract one; reloads that add a source or fail; SIGTERM in the middle of

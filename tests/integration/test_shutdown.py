@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """SIGTERM while the main loop is blocked inside a query (a computation waiting on a
 lock another session holds) exits 0 within 10 s: the signal cancels the query."""
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The generated unit under a real systemd: boots this machine's own systemd in a
 throwaway systemd-nspawn container (a tmpfs root with the host's /usr, read-only) and
 runs onestopd.service in it with the whole sandbox on, against a private PostgreSQL and

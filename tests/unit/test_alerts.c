@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* alert, alert_rules, alerts + ntf: the fingerprint, the rules and the lifecycle as pure
  * functions, the payload builders, the [alert] configuration, the /metrics families and
  * the delivery thread against a local HTTP server. (The Vietnamese formats are in

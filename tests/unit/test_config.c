@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cfg: loading a file into the table, its defaults, its errors (with line numbers), the
  * adapters' keys and printing. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fetch: retries, backoff, Retry-After, 401 refresh, body checks, against a real local
  * HTTP server (libmicrohttpd on 127.0.0.1, an ephemeral port) that plays a script. */
 #include <stdarg.h>

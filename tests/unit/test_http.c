@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* http: the real libmicrohttpd server on loopback, fetched with libcurl. */
 #include <stdarg.h>
 #include <stddef.h>

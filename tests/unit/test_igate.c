@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of adapters/igate.c and adapters/registry.c: envelopes from fixture files, page
  * URLs, feeds, init errors, and the OAuth2 token against a loopback token endpoint. */
 #include <stdarg.h>

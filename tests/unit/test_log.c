@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* log: line format, levels, one line per message, complain/release, threads. */
 #include <stdarg.h>
 #include <stddef.h>

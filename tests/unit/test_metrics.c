@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* met: the /metrics page rendered from a hand-built model, checked line by line, for
  * family structure, and (when installed) by promtool. */
 #include <stdarg.h>

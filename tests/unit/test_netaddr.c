@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* netaddr: the listen-address syntax, as the config check and the HTTP server read it. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of record.c and parse.c: the metrics.md quarantine rules, one by one. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests: calendar and national-report periods around "today". */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* redact: what of a URL reaches a log line, and which URLs the config check refuses. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sdn: datagrams to a test AF_UNIX socket (path and abstract), watchdog variables. */
 #include <stdarg.h>
 #include <stddef.h>

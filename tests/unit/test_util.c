@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* util: durations, dates, DVCQG timestamps, secrets, buffers. */
 #include <stdarg.h>
 #include <stddef.h>

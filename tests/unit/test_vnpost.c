@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of adapters/vnpost.c: the envelope from fixture files, page URLs, the API-key
  * header, feeds and init errors. */
 #include <stdarg.h>
