@@ -117,6 +117,10 @@ struct http_server {
 
     int tls;
     pthread_mutex_t tls_mu;
+    /* process_* read from /proc at most once a second, however often scrapes come */
+    pthread_mutex_t proc_mu;
+    struct buf proc_text;
+    int64_t proc_at_ms;
     struct tlsc_creds *creds; /* under tls_mu: what new handshakes get */
 
     struct rp *reaper; /* header deadlines */
@@ -331,6 +335,21 @@ static void answer_unauthorized(struct http_server *h, struct answer *a)
 
 /* ---- routes (on an event thread, or on a worker after a password check) ---- */
 
+/* Appends process_* to out, read from /proc when the copy is a second old or more. */
+static void process_text(struct http_server *h, struct buf *out)
+{
+    int64_t now = util_now_ms();
+
+    pthread_mutex_lock(&h->proc_mu);
+    if (h->proc_text.len == 0 || now - h->proc_at_ms >= 1000) {
+        buf_reset(&h->proc_text);
+        if (met_render_process(&h->proc_text) == 0)
+            h->proc_at_ms = now;
+    }
+    buf_append(out, h->proc_text.data, h->proc_text.len);
+    pthread_mutex_unlock(&h->proc_mu);
+}
+
 static void route_metrics(struct http_server *h, struct MHD_Connection *c, struct answer *a)
 {
     struct buf b, tail;
@@ -354,7 +373,7 @@ static void route_metrics(struct http_server *h, struct MHD_Connection *c, struc
     self.answered = answered;
     /* The live tail: process_* and the endpoint's own counters, read now. */
     buf_init(&tail);
-    met_render_process(&tail);
+    process_text(h, &tail);
     met_render_http(&self, &tail);
     free(requests);
     buf_init(&b);
@@ -893,6 +912,8 @@ struct http_server *http_start(const struct http_options *o, char *err, size_t e
     }
     pthread_mutex_init(&h->log_mu, NULL);
     pthread_mutex_init(&h->tls_mu, NULL);
+    pthread_mutex_init(&h->proc_mu, NULL);
+    buf_init(&h->proc_text);
     atomic_init(&h->auth_failures, 0);
     h->o = *o;
     h->o.listen = h->o.tls_cert_file = h->o.tls_key_file = h->o.users_file = NULL;
@@ -995,6 +1016,8 @@ void http_stop(struct http_server *h)
     ba_free(h->auth);
     tlsc_unref(h->creds);
     pthread_mutex_destroy(&h->tls_mu);
+    pthread_mutex_destroy(&h->proc_mu);
+    buf_free(&h->proc_text);
     pthread_mutex_destroy(&h->log_mu);
     free(h);
 }
