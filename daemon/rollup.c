@@ -15,12 +15,11 @@
     " resolved_late, resolved_returned, resolved_returned_by_post, overdue, overdue_no_apology"
 
 /* The ten sums a-j of B06_COLS, and the test that one of them is not 0. */
-#define B06_SUMS(p)                                                                                \
-    "sum(" p "received_online) AS a, sum(" p "received_direct) AS b,"                              \
-    " sum(" p "received_postal) AS c, sum(" p "resolved_early) AS d,"                              \
-    " sum(" p "resolved_on_time) AS e, sum(" p "resolved_late) AS f,"                              \
-    " sum(" p "resolved_returned) AS g, sum(" p "resolved_returned_by_post) AS h,"                 \
-    " sum(" p "overdue) AS i, sum(" p "overdue_no_apology) AS j"
+#define B06_SUMS                                                                                   \
+    "sum(received_online) AS a, sum(received_direct) AS b, sum(received_postal) AS c,"             \
+    " sum(resolved_early) AS d, sum(resolved_on_time) AS e, sum(resolved_late) AS f,"              \
+    " sum(resolved_returned) AS g, sum(resolved_returned_by_post) AS h, sum(overdue) AS i,"        \
+    " sum(overdue_no_apology) AS j"
 #define B06_NONZERO "(a, b, c, d, e, f, g, h, i, j) <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)"
 
 /* Moves the sums of rollup_b06_delta into rollup_b06 at the three grains, each bucket
@@ -28,30 +27,27 @@
  * updating rollup_b06 page by page would. */
 const char *const rollup_compact_sql =
     "WITH moved AS (DELETE FROM rollup_b06_delta RETURNING *),"
-    " sums AS (SELECT bucket, agency, " B06_SUMS(
-        "") " FROM moved GROUP BY bucket, agency)"
-            " INSERT INTO rollup_b06 AS r (grain, bucket, agency, " B06_COLS ")"
-            " SELECT * FROM (SELECT 'd'::\"char\", bucket, agency, a, b, c, d, e, f, g, h, i, j "
-            "FROM sums"
-            "  UNION ALL SELECT 'm'::\"char\", date_trunc('month', bucket::timestamp)::date, "
-            "agency,"
-            "   sum(a), sum(b), sum(c), sum(d), sum(e), sum(f), sum(g), sum(h), sum(i), sum(j)"
-            "   FROM sums GROUP BY 2, 3"
-            "  UNION ALL SELECT 'y'::\"char\", date_trunc('year', bucket::timestamp)::date, agency,"
-            "   sum(a), sum(b), sum(c), sum(d), sum(e), sum(f), sum(g), sum(h), sum(i), sum(j)"
-            "   FROM sums GROUP BY 2, 3) s(grain, bucket, agency, a, b, c, d, e, f, g, h, i, j)"
-            " WHERE " B06_NONZERO " ON CONFLICT (grain, bucket, agency) DO UPDATE SET"
-            " received_online = r.received_online + EXCLUDED.received_online,"
-            " received_direct = r.received_direct + EXCLUDED.received_direct,"
-            " received_postal = r.received_postal + EXCLUDED.received_postal,"
-            " resolved_early = r.resolved_early + EXCLUDED.resolved_early,"
-            " resolved_on_time = r.resolved_on_time + EXCLUDED.resolved_on_time,"
-            " resolved_late = r.resolved_late + EXCLUDED.resolved_late,"
-            " resolved_returned = r.resolved_returned + EXCLUDED.resolved_returned,"
-            " resolved_returned_by_post = r.resolved_returned_by_post"
-            "  + EXCLUDED.resolved_returned_by_post,"
-            " overdue = r.overdue + EXCLUDED.overdue,"
-            " overdue_no_apology = r.overdue_no_apology + EXCLUDED.overdue_no_apology";
+    " sums AS (SELECT bucket, agency, " B06_SUMS " FROM moved GROUP BY bucket, agency)"
+    " INSERT INTO rollup_b06 AS r (grain, bucket, agency, " B06_COLS ")"
+    " SELECT * FROM (SELECT 'd'::\"char\", bucket, agency, a, b, c, d, e, f, g, h, i, j FROM sums"
+    "  UNION ALL SELECT 'm'::\"char\", date_trunc('month', bucket::timestamp)::date, agency,"
+    "   sum(a), sum(b), sum(c), sum(d), sum(e), sum(f), sum(g), sum(h), sum(i), sum(j)"
+    "   FROM sums GROUP BY 2, 3"
+    "  UNION ALL SELECT 'y'::\"char\", date_trunc('year', bucket::timestamp)::date, agency,"
+    "   sum(a), sum(b), sum(c), sum(d), sum(e), sum(f), sum(g), sum(h), sum(i), sum(j)"
+    "   FROM sums GROUP BY 2, 3) s(grain, bucket, agency, a, b, c, d, e, f, g, h, i, j)"
+    " WHERE " B06_NONZERO " ON CONFLICT (grain, bucket, agency) DO UPDATE SET"
+    " received_online = r.received_online + EXCLUDED.received_online,"
+    " received_direct = r.received_direct + EXCLUDED.received_direct,"
+    " received_postal = r.received_postal + EXCLUDED.received_postal,"
+    " resolved_early = r.resolved_early + EXCLUDED.resolved_early,"
+    " resolved_on_time = r.resolved_on_time + EXCLUDED.resolved_on_time,"
+    " resolved_late = r.resolved_late + EXCLUDED.resolved_late,"
+    " resolved_returned = r.resolved_returned + EXCLUDED.resolved_returned,"
+    " resolved_returned_by_post = r.resolved_returned_by_post"
+    "  + EXCLUDED.resolved_returned_by_post,"
+    " overdue = r.overdue + EXCLUDED.overdue,"
+    " overdue_no_apology = r.overdue_no_apology + EXCLUDED.overdue_no_apology";
 
 /*
  * Prefix sums of rollup_b06 up to each day p[i] (inclusive), per agency: the years

@@ -62,8 +62,9 @@ int store_replace_whole(struct store *st, const char *source, const struct feed_
                         const struct record_batch *b, char *err, size_t errlen);
 
 /* Moves the rollup deltas of the pages stored so far into the rollups (rollup.h,
- * rollup_compact), in one transaction; the figures read stay the same. Called at the end
- * of every sync; the store also does it every few pages. 0 or -1 with err. */
+ * rollup_compact), in one transaction, then vacuums the rollup tables; the figures read
+ * stay the same. Called at the end of every sync; the store also compacts every few pages.
+ * 0 or -1 with err. */
 int store_compact_rollups(struct store *st, char *err, size_t errlen);
 
 /*

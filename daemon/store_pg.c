@@ -397,6 +397,24 @@ void store_rows_free(struct store_rows *rows)
     buf_free(&rows->rejs);
 }
 
+/*
+ * Every page deletes and rewrites rows of the small rollup tables, and readers scan the
+ * whole of rollup_b06_delta: left to autovacuum, which may be busy with the dossiers of a
+ * long sync, the dead rows of a million-record load made a computation read hundreds of
+ * megabytes. So the store vacuums them itself, outside any transaction: the delta table
+ * after each compaction, all of them at the end of a sync. A failure only costs speed.
+ */
+#define ROLLUP_VACUUM_DELTA "VACUUM rollup_b06_delta"
+#define ROLLUP_VACUUM_ALL                                                                          \
+    "VACUUM rollup_b06_delta, rollup_b06, rollup_agency, rollup_shipment, rollup_quarantine"
+
+static void vacuum_rollups(PGconn *conn, const char *sql)
+{
+    char err[256];
+    if (pg_exec_ok(conn, sql, err, sizeof err) != 0)
+        log_warn("store", "%s", err);
+}
+
 /* One statement of a pipeline. */
 struct stmt {
     const char *sql;
@@ -511,6 +529,8 @@ static int store_batch(struct store *st, const char *source, const struct feed_d
         goto cleanup;
     if (fd->kind == FEED_DOSSIER && b->nrecs > 0)
         st->pages_since_compact = compact ? 0 : st->pages_since_compact + 1;
+    if (compact)
+        vacuum_rollups(conn, ROLLUP_VACUUM_DELTA);
     rc = 0;
 cleanup:
     if (rc != 0 && PQtransactionStatus(conn) != PQTRANS_IDLE)
@@ -544,6 +564,7 @@ int store_compact_rollups(struct store *st, char *err, size_t errlen)
         return -1;
     }
     st->pages_since_compact = 0;
+    vacuum_rollups(st->conn, ROLLUP_VACUUM_ALL);
     return 0;
 }
 
