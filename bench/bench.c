@@ -34,8 +34,7 @@ static struct stats summarize(const char *what, const double *v, int n)
         s.max = v[i] > s.max ? v[i] : s.max;
         s.mean += v[i] / n;
     }
-    printf("%-52s runs=%d min=%.1f ms mean=%.1f ms max=%.1f ms\n", what, n, s.min, s.mean,
-           s.max);
+    printf("%-52s runs=%d min=%.1f ms mean=%.1f ms max=%.1f ms\n", what, n, s.min, s.mean, s.max);
     return s;
 }
 
@@ -98,6 +97,21 @@ int main(int argc, char **argv)
 
     double *t = calloc((size_t)runs, sizeof *t);
     int rc = t ? EX_OK : EX_OSERR;
+    /* The daemon computes on a connection it keeps: the first run of a new one (catalog
+     * caches, plans) is reported apart and not counted. */
+    double first = NAN;
+    if (rc == EX_OK) {
+        struct model m;
+        double s = now_ms();
+        if (model_compute(conn, cfg, &today, &m, err, sizeof err) != 0) {
+            fprintf(stderr, "%s\n", err);
+            rc = EX_SOFTWARE;
+        }
+        first = now_ms() - s;
+        model_clear(&m);
+        if (rc == EX_OK)
+            summarize("all indicators, first run on a new connection", &first, 1);
+    }
     for (int i = 0; i < runs && rc == EX_OK; i++) {
         struct model m;
         double s = now_ms();
@@ -149,10 +163,11 @@ int main(int argc, char **argv)
     }
     /* One line for bench/run.py. */
     if (rc == EX_OK)
-        printf("RESULT {\"compute_mean_ms\": %.3f, \"compute_min_ms\": %.3f,"
+        printf("RESULT {\"compute_first_ms\": %.3f, \"compute_mean_ms\": %.3f,"
+               " \"compute_min_ms\": %.3f,"
                " \"report_mean_ms\": %.3f, \"report_min_ms\": %.3f,"
                " \"reference_tables_ms\": %s%.3f, \"reference_report_ms\": %s%.3f}\n",
-               compute.mean, compute.min, report.mean, report.min,
+               first, compute.mean, compute.min, report.mean, report.min,
                isnan(ref_compute.mean) ? "-" : "", isnan(ref_compute.mean) ? 1.0 : ref_compute.mean,
                isnan(ref_report.mean) ? "-" : "", isnan(ref_report.mean) ? 1.0 : ref_report.mean);
     free(t);

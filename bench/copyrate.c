@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* onestop-copyrate: the raw COPY-staging upsert rate of the dossiers a database holds,
- * the yardstick of the ingest benchmark (bench/run.py). It exports the stored rows in
- * NgayCapNhat order, then upserts them into another database, freshly migrated, the way
- * the store did before the rollups: per batch one transaction with a COPY into a staging
+ * the yardstick of the ingest benchmark (bench/run.py). `export` writes the stored rows in
+ * NgayCapNhat order; `load` upserts them into another database, freshly migrated, the
+ * way the store did before the rollups: per batch one transaction with a COPY into a staging
  * table and one INSERT ... SELECT DISTINCT ON ... ON CONFLICT DO UPDATE. Nothing else:
  * no fetching, no parsing, no rollups, no cursor, no quarantine. */
 #include <stdio.h>
@@ -104,28 +104,16 @@ static int store_batch(PGconn *dst, struct buf *rows)
     return 0;
 }
 
-int main(int argc, char **argv)
+static int load(PGconn *dst, FILE *in, long batch)
 {
-    char err[512];
-    long rows = 0, batch = argc > 4 ? atol(argv[4]) : 1000, stored = 0;
-    int rc = EX_SOFTWARE, applied;
-
-    if (argc < 4 || batch < 1) {
-        fprintf(stderr, "usage: onestop-copyrate SOURCE-CONNINFO TARGET-CONNINFO TMPFILE "
-                        "[BATCH]\n  prints the rows/s of the raw COPY-staging upsert\n");
-        return EX_USAGE;
-    }
-    PGconn *src = pg_connect(argv[1], NULL, "onestop-copyrate");
-    PGconn *dst = pg_connect(argv[2], NULL, "onestop-copyrate");
-    FILE *tmp = fopen(argv[3], "w+");
+    char err[512], *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long in_batch = 0, stored = 0;
+    int applied, rc = -1;
     struct buf b;
+
     buf_init(&b);
-    if (PQstatus(src) != CONNECTION_OK || PQstatus(dst) != CONNECTION_OK || !tmp) {
-        fprintf(stderr, "cannot connect or open %s\n", argv[3]);
-        goto cleanup;
-    }
-    if (export_rows(src, tmp, &rows) != 0)
-        goto cleanup;
     if (pg_exec_ok(dst, "SET client_min_messages = warning", err, sizeof err) != 0 ||
         migrate_run(dst, migrate_embedded, migrate_embedded_count, &applied, err, sizeof err) !=
             0 ||
@@ -133,18 +121,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         goto cleanup;
     }
-    rewind(tmp);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    long in_batch = 0;
     int64_t start = util_now_ms();
-    while ((len = getline(&line, &cap, tmp)) > 0) {
+    while ((len = getline(&line, &cap, in)) > 0) {
         buf_append(&b, line, (size_t)len - 1);
         buf_printf(&b, "\t%ld\n", in_batch++);
         if (in_batch == batch) {
             if (store_batch(dst, &b) != 0)
-                goto cleanup_line;
+                goto cleanup;
             stored += in_batch;
             in_batch = 0;
             buf_reset(&b);
@@ -152,22 +135,46 @@ int main(int argc, char **argv)
     }
     if (in_batch > 0) {
         if (store_batch(dst, &b) != 0)
-            goto cleanup_line;
+            goto cleanup;
         stored += in_batch;
     }
     double secs = (double)(util_now_ms() - start) / 1000.0;
     printf("copyrate: %ld rows in %.2f s = %.0f rows/s (batches of %ld)\n", stored, secs,
            secs > 0 ? (double)stored / secs : 0.0, batch);
-    rc = EX_OK;
-cleanup_line:
-    free(line);
+    rc = 0;
 cleanup:
+    free(line);
     buf_free(&b);
-    if (tmp) {
-        fclose(tmp);
-        unlink(argv[3]);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    int export = argc >= 4 && strcmp(argv[1], "export") == 0;
+    int import = argc >= 4 && strcmp(argv[1], "load") == 0;
+    long batch = import && argc > 4 ? atol(argv[4]) : 1000, rows = 0;
+    int rc = EX_SOFTWARE;
+
+    if ((!export && !import) || batch < 1) {
+        fprintf(stderr, "usage: onestop-copyrate export SOURCE-CONNINFO FILE\n"
+                        "       onestop-copyrate load TARGET-CONNINFO FILE [BATCH]\n"
+                        "  export writes the stored dossiers in NgayCapNhat order; load migrates\n"
+                        "  the target and prints the rows/s of the raw COPY-staging upsert\n");
+        return EX_USAGE;
     }
-    PQfinish(src);
-    PQfinish(dst);
+    PGconn *conn = pg_connect(argv[2], NULL, "onestop-copyrate");
+    FILE *f = fopen(argv[3], export ? "w" : "r");
+    if (PQstatus(conn) != CONNECTION_OK || !f) {
+        fprintf(stderr, "cannot connect or open %s\n", argv[3]);
+        goto cleanup;
+    }
+    if (export ? export_rows(conn, f, &rows) == 0 : load(conn, f, batch) == 0)
+        rc = EX_OK;
+    if (export && rc == EX_OK)
+        printf("exported %ld rows\n", rows);
+cleanup:
+    if (f && fclose(f) != 0)
+        rc = EX_IOERR;
+    PQfinish(conn);
     return rc;
 }
