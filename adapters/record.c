@@ -3,6 +3,8 @@
 #include "record.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,20 +299,152 @@ char *rec_json_string(const json_t *v)
     return out;
 }
 
+/* jansson's dump of a real (strconv.c jsonp_dtostr, precision 17): the shortest "%.17g",
+ * a ".0" when that reads as an integer, and no '+' or leading zeros in the exponent. */
+static void rec_json_real(struct buf *b, double v)
+{
+    char tmp[64];
+    int n = snprintf(tmp, sizeof tmp, "%.17g", v);
+    if (n < 0 || (size_t)n >= sizeof tmp - 3) {
+        buf_puts(b, "null");
+        return;
+    }
+    if (!strchr(tmp, '.') && !strchr(tmp, 'e')) {
+        memcpy(tmp + n, ".0", 3);
+        n += 2;
+    }
+    char *e = strchr(tmp, 'e');
+    if (e) {
+        char *start = e + 1, *end = e + 2;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start)
+            memmove(start, end, strlen(end) + 1);
+    }
+    buf_puts(b, tmp);
+}
+
+/* A JSON string as jansson writes it (compact, UTF-8 kept), except that NUL, which jsonb
+ * refuses as \u0000, becomes U+FFFD. jansson only holds valid UTF-8, so only the bytes
+ * below 0x20, the quote and the backslash need an escape. */
+static void rec_json_str(struct buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t run = 0;
+
+    buf_append(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        size_t len = 2;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        buf_append(b, s + run, i - run);
+        run = i + 1;
+        esc[0] = '\\';
+        switch (c) {
+        case '"':
+        case '\\':
+            esc[1] = (char)c;
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case 0:
+            memcpy(esc, "\\ufffd", 6);
+            len = 6;
+            break;
+        default:
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            len = 6;
+            break;
+        }
+        buf_append(b, esc, len);
+    }
+    buf_append(b, s + run, n - run);
+    buf_append(b, "\"", 1);
+}
+
+void rec_json_write(struct buf *b, const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *val;
+        int first = 1;
+        buf_append(b, "{", 1);
+        /* Insertion order, as jansson's own dump. */
+        for (void *it = json_object_iter((json_t *)v); it;
+             it = json_object_iter_next((json_t *)v, it)) {
+            key = json_object_iter_key(it);
+            val = json_object_iter_value(it);
+            if (!first)
+                buf_append(b, ",", 1);
+            first = 0;
+            rec_json_str(b, key, json_object_iter_key_len(it));
+            buf_append(b, ":", 1);
+            rec_json_write(b, val);
+        }
+        buf_append(b, "}", 1);
+        break;
+    }
+    case JSON_ARRAY:
+        buf_append(b, "[", 1);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i > 0)
+                buf_append(b, ",", 1);
+            rec_json_write(b, json_array_get(v, i));
+        }
+        buf_append(b, "]", 1);
+        break;
+    case JSON_STRING:
+        rec_json_str(b, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        rec_json_real(b, json_real_value(v));
+        break;
+    case JSON_TRUE:
+        buf_append(b, "true", 4);
+        break;
+    case JSON_FALSE:
+        buf_append(b, "false", 5);
+        break;
+    case JSON_NULL:
+        buf_append(b, "null", 4);
+        break;
+    }
+}
+
 char *rec_json_dump(const json_t *item)
 {
-    char *text = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
-    /* jsonb refuses \u0000, which a feed may legally send: store U+FFFD instead. Escapes
-     * are walked pairwise so an escaped backslash followed by "u0000" is left alone. */
-    for (char *p = text; p && *p; p++) {
-        if (*p != '\\')
-            continue;
-        if (p[1] == 'u' && strncmp(p + 2, "0000", 4) == 0)
-            memcpy(p + 2, "fffd", 4);
-        if (p[1])
-            p++;
-    }
-    return text;
+    /* Written directly rather than by json_dumps, which checks every object and array
+     * for cycles through a hash table and walks strings code point by code point: the
+     * dump of each record was a sixth of the daemon's CPU. */
+    struct buf b;
+    buf_init(&b);
+    buf_reserve(&b, 1024);
+    if (item)
+        rec_json_write(&b, item);
+    return buf_steal(&b, NULL);
 }
 
 enum rec_field rec_get_text(const json_t *obj, const char *key, char **out)
@@ -333,11 +467,81 @@ enum rec_field rec_get_text(const json_t *obj, const char *key, char **out)
     return *out ? FIELD_OK : FIELD_BAD;
 }
 
+/* The names of a feed repeat from record to record (agencies, procedures, fields), and
+ * NFC normalisation costs a decomposition and a recomposition with allocations each time:
+ * each thread keeps its last results, by a hash of the text. */
+#define REC_NFC_CACHE 128
+
+struct rec_nfc_cache {
+    char *in[REC_NFC_CACHE], *out[REC_NFC_CACHE];
+};
+
+static pthread_key_t rec_nfc_key;
+static pthread_once_t rec_nfc_once = PTHREAD_ONCE_INIT;
+static int rec_nfc_key_ok;
+
+static void rec_nfc_cache_free(void *p)
+{
+    struct rec_nfc_cache *c = p;
+    if (!c)
+        return;
+    for (size_t i = 0; i < REC_NFC_CACHE; i++) {
+        free(c->in[i]);
+        free(c->out[i]);
+    }
+    free(c);
+}
+
+static void rec_nfc_key_init(void)
+{
+    rec_nfc_key_ok = pthread_key_create(&rec_nfc_key, rec_nfc_cache_free) == 0;
+}
+
+static struct rec_nfc_cache *rec_nfc_cache_get(void)
+{
+    struct rec_nfc_cache *c;
+    pthread_once(&rec_nfc_once, rec_nfc_key_init);
+    if (!rec_nfc_key_ok)
+        return NULL;
+    c = pthread_getspecific(rec_nfc_key);
+    if (!c && (c = calloc(1, sizeof *c)) != NULL && pthread_setspecific(rec_nfc_key, c) != 0) {
+        free(c);
+        c = NULL;
+    }
+    return c;
+}
+
 char *rec_nfc(const char *s)
 {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    int ascii = 1;
+
     if (!s)
         return NULL;
-    return (char *)utf8proc_NFC((const utf8proc_uint8_t *)s);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h = (h ^ *p) * 16777619u;
+        ascii &= *p < 0x80;
+    }
+    if (ascii)
+        return xstrdup(s); /* ASCII is its own normal form */
+    struct rec_nfc_cache *c = rec_nfc_cache_get();
+    size_t i = h % REC_NFC_CACHE;
+    if (c && c->in[i] && strcmp(c->in[i], s) == 0)
+        return xstrdup(c->out[i]);
+    char *out = (char *)utf8proc_NFC((const utf8proc_uint8_t *)s);
+    if (c && out) {
+        char *in_copy = xstrdup(s), *out_copy = xstrdup(out);
+        if (in_copy && out_copy) {
+            free(c->in[i]);
+            free(c->out[i]);
+            c->in[i] = in_copy;
+            c->out[i] = out_copy;
+        } else {
+            free(in_copy);
+            free(out_copy);
+        }
+    }
+    return out;
 }
 
 /* The bytes as valid UTF-8 for reading: each byte that starts no valid character (and

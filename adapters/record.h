@@ -155,9 +155,12 @@ enum rec_field rec_get_text(const json_t *obj, const char *key, char **out);
 /* A copy of a JSON string with any embedded NUL (legal as \u0000) replaced by U+FFFD,
  * which text columns can hold. New string, NULL for a non-string or no memory. */
 char *rec_json_string(const json_t *v);
-/* The item as compact JSON for the raw column, \u0000 escapes turned into \ufffd
- * (jsonb refuses them). New string. */
+/* The item as compact JSON for the raw column, as json_dumps(JSON_COMPACT) writes it but
+ * with NUL as \ufffd (jsonb refuses \u0000). New string. */
 char *rec_json_dump(const json_t *item);
+/* The same, appended to b. */
+struct buf;
+void rec_json_write(struct buf *b, const json_t *v);
 
 /* NFC-normalises UTF-8 text. New string, NULL on invalid UTF-8 or no memory. */
 char *rec_nfc(const char *s);

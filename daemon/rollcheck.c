@@ -13,20 +13,39 @@
 #include "rates.h"
 #include "rollup.h"
 
-/* What a rollup table holds and what the stored rows say it should hold (the views of
- * sql/0004_rollups.sql, which the rebuild writes); rows of zeros mean nothing. */
+/* What a rollup table holds (a query) and what the stored rows say it should hold (the
+ * views of sql/0004_rollups.sql, which the rebuild writes); rows of zeros mean nothing. */
 struct content {
-    const char *table, *view, *nonzero;
+    const char *name, *stored, *view;
 };
 
 static const struct content CONTENTS[] = {
-    {"rollup_b06", "rollup_b06_expected",
-     "(received_online, received_direct, received_postal, resolved_early, resolved_on_time,"
-     " resolved_late, resolved_returned, resolved_returned_by_post, overdue,"
-     " overdue_no_apology) <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)"},
-    {"rollup_agency", "rollup_agency_expected", "dossiers <> 0"},
-    {"rollup_shipment", "rollup_shipment_expected", "(shipments, unmatched) <> (0, 0)"},
-    {"rollup_quarantine", "rollup_quarantine_expected", "records <> 0"},
+    /* rollup_b06 with the deltas not compacted yet folded in, at every grain. */
+    {"rollup_b06",
+     "SELECT grain, bucket, agency, sum(received_online)::bigint AS a,"
+     " sum(received_direct)::bigint AS b, sum(received_postal)::bigint AS c,"
+     " sum(resolved_early)::bigint AS d, sum(resolved_on_time)::bigint AS e,"
+     " sum(resolved_late)::bigint AS f, sum(resolved_returned)::bigint AS g,"
+     " sum(resolved_returned_by_post)::bigint AS h, sum(overdue)::bigint AS i,"
+     " sum(overdue_no_apology)::bigint AS j"
+     " FROM (SELECT * FROM rollup_b06 UNION ALL"
+     "  SELECT g.grain, g.bucket, x.agency, x.received_online, x.received_direct,"
+     "   x.received_postal, x.resolved_early, x.resolved_on_time, x.resolved_late,"
+     "   x.resolved_returned, x.resolved_returned_by_post, x.overdue, x.overdue_no_apology"
+     "  FROM rollup_b06_delta x CROSS JOIN LATERAL (VALUES ('d'::\"char\", x.bucket),"
+     "   ('m', date_trunc('month', x.bucket::timestamp)::date),"
+     "   ('y', date_trunc('year', x.bucket::timestamp)::date)) g(grain, bucket)) u"
+     " GROUP BY grain, bucket, agency"
+     " HAVING (sum(received_online), sum(received_direct), sum(received_postal),"
+     "  sum(resolved_early), sum(resolved_on_time), sum(resolved_late),"
+     "  sum(resolved_returned), sum(resolved_returned_by_post), sum(overdue),"
+     "  sum(overdue_no_apology)) <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)",
+     "rollup_b06_expected"},
+    {"rollup_agency", "SELECT * FROM rollup_agency WHERE dossiers <> 0", "rollup_agency_expected"},
+    {"rollup_shipment", "SELECT * FROM rollup_shipment WHERE (shipments, unmatched) <> (0, 0)",
+     "rollup_shipment_expected"},
+    {"rollup_quarantine", "SELECT * FROM rollup_quarantine WHERE records <> 0",
+     "rollup_quarantine_expected"},
 };
 
 /* Direct counts, as the daemon computed them before the rollups existed, next to what the
@@ -84,23 +103,23 @@ static void differ(struct check *c, const char *fmt, ...)
 
 static int check_content(struct check *c, const struct content *k)
 {
-    char sql[1024];
-    /* Identifiers from the table above, never input. */
+    char sql[4096];
+    /* Queries and identifiers from the table above, never input. */
     snprintf(sql, sizeof sql,
-             "WITH s AS MATERIALIZED (SELECT * FROM %s WHERE %s),"
+             "WITH s AS MATERIALIZED (%s),"
              " e AS MATERIALIZED (SELECT * FROM %s)"
              " SELECT d.side, d.r FROM ("
              "  SELECT 'stored' AS side, x::text AS r FROM (SELECT * FROM s EXCEPT ALL"
              "   SELECT * FROM e) x"
              "  UNION ALL SELECT 'expected', x::text FROM (SELECT * FROM e EXCEPT ALL"
              "   SELECT * FROM s) x) d ORDER BY 2, 1",
-             k->table, k->nonzero, k->view);
-    PGresult *res = pg_query(c->conn, sql, 0, NULL, k->table, c->err, c->errlen);
+             k->stored, k->view);
+    PGresult *res = pg_query(c->conn, sql, 0, NULL, k->name, c->err, c->errlen);
     if (!res)
         return -1;
     c->comparisons++;
     for (int i = 0; i < PQntuples(res); i++)
-        differ(c, "%s: only %s: %s", k->table, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+        differ(c, "%s: only %s: %s", k->name, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
     PQclear(res);
     return 0;
 }

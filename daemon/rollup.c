@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* rollup: incremental Biểu 06 rollups: the change capture the store feeds, and the
- * tables read back from them as prefix sums. */
+/* rollup: incremental Biểu 06 rollups: their compaction and rebuild, and the tables read
+ * back from them as prefix sums. */
 #include "rollup.h"
 
 #include <stdio.h>
@@ -9,44 +9,34 @@
 
 #include "pgutil.h"
 
-/* pg_advisory_xact_lock key of the rollup writers; the same literal is in
- * sql/0004_rollups.sql (rollup_rebuild), next to the migration and leader keys. */
-#define ROLLUP_LOCK_KEY "28539296568129650"
+/* The columns every Biểu 06 rollup table has after its key, in order. */
+#define B06_COLS                                                                                   \
+    "received_online, received_direct, received_postal, resolved_early, resolved_on_time,"         \
+    " resolved_late, resolved_returned, resolved_returned_by_post, overdue, overdue_no_apology"
 
-static const char *const CREATE_CHANGE_TABLES =
-    "CREATE TEMP TABLE IF NOT EXISTS rollup_dossier_change (sign integer, code text,"
-    " agency text, status smallint, channel smallint, received date, due date,"
-    " finished date, by_post boolean, apologies integer) ON COMMIT DELETE ROWS;"
-    "CREATE TEMP TABLE IF NOT EXISTS rollup_shipment_change (sign integer,"
-    " direction smallint, status smallint, order_number text) ON COMMIT DELETE ROWS;"
-    "CREATE TEMP TABLE IF NOT EXISTS rollup_quarantine_change (sign integer, source text,"
-    " reason text) ON COMMIT DELETE ROWS";
+/* The ten sums a-j of B06_COLS, and the test that one of them is not 0. */
+#define B06_SUMS                                                                                   \
+    "sum(received_online) AS a, sum(received_direct) AS b, sum(received_postal) AS c,"             \
+    " sum(resolved_early) AS d, sum(resolved_on_time) AS e, sum(resolved_late) AS f,"              \
+    " sum(resolved_returned) AS g, sum(resolved_returned_by_post) AS h, sum(overdue) AS i,"        \
+    " sum(overdue_no_apology) AS j"
+#define B06_NONZERO "(a, b, c, d, e, f, g, h, i, j) <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)"
 
-/*
- * The dossier changes, summed per (grain, bucket, agency) over the events of every
- * version (rollup_b06_events, shared with the rebuild), each bucket added to in place.
- * A version that comes back with the same figures (a new NgayCapNhat, a new name)
- * cancels out and writes nothing.
- */
-static const char *const APPLY_DOSSIERS =
-    "INSERT INTO rollup_b06 AS r (grain, bucket, agency, received_online, received_direct,"
-    " received_postal, resolved_early, resolved_on_time, resolved_late, resolved_returned,"
-    " resolved_returned_by_post, overdue, overdue_no_apology)"
-    " SELECT * FROM (SELECT g.grain, g.bucket, c.agency, sum(c.sign * e.received_online) AS a,"
-    "  sum(c.sign * e.received_direct) AS b, sum(c.sign * e.received_postal) AS c,"
-    "  sum(c.sign * e.resolved_early) AS d, sum(c.sign * e.resolved_on_time) AS e,"
-    "  sum(c.sign * e.resolved_late) AS f, sum(c.sign * e.resolved_returned) AS g,"
-    "  sum(c.sign * e.resolved_returned_by_post) AS h, sum(c.sign * e.overdue) AS i,"
-    "  sum(c.sign * e.overdue_no_apology) AS j"
-    "  FROM rollup_dossier_change c"
-    "  CROSS JOIN LATERAL rollup_b06_events(c.status, c.channel, c.received, c.due,"
-    "   c.finished, c.by_post, c.apologies) e"
-    "  CROSS JOIN LATERAL (VALUES ('d'::\"char\", e.day),"
-    "   ('m'::\"char\", date_trunc('month', e.day::timestamp)::date),"
-    "   ('y'::\"char\", date_trunc('year', e.day::timestamp)::date)) g(grain, bucket)"
-    "  GROUP BY g.grain, g.bucket, c.agency) s"
-    " WHERE (a, b, c, d, e, f, g, h, i, j) <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)"
-    " ON CONFLICT (grain, bucket, agency) DO UPDATE SET"
+/* Moves the sums of rollup_b06_delta into rollup_b06 at the three grains, each bucket
+ * added to in place; many pages touch the same days, so this writes far fewer rows than
+ * updating rollup_b06 page by page would. */
+const char *const rollup_compact_sql =
+    "WITH moved AS (DELETE FROM rollup_b06_delta RETURNING *),"
+    " sums AS (SELECT bucket, agency, " B06_SUMS " FROM moved GROUP BY bucket, agency)"
+    " INSERT INTO rollup_b06 AS r (grain, bucket, agency, " B06_COLS ")"
+    " SELECT * FROM (SELECT 'd'::\"char\", bucket, agency, a, b, c, d, e, f, g, h, i, j FROM sums"
+    "  UNION ALL SELECT 'm'::\"char\", date_trunc('month', bucket::timestamp)::date, agency,"
+    "   sum(a), sum(b), sum(c), sum(d), sum(e), sum(f), sum(g), sum(h), sum(i), sum(j)"
+    "   FROM sums GROUP BY 2, 3"
+    "  UNION ALL SELECT 'y'::\"char\", date_trunc('year', bucket::timestamp)::date, agency,"
+    "   sum(a), sum(b), sum(c), sum(d), sum(e), sum(f), sum(g), sum(h), sum(i), sum(j)"
+    "   FROM sums GROUP BY 2, 3) s(grain, bucket, agency, a, b, c, d, e, f, g, h, i, j)"
+    " WHERE " B06_NONZERO " ON CONFLICT (grain, bucket, agency) DO UPDATE SET"
     " received_online = r.received_online + EXCLUDED.received_online,"
     " received_direct = r.received_direct + EXCLUDED.received_direct,"
     " received_postal = r.received_postal + EXCLUDED.received_postal,"
@@ -57,43 +47,13 @@ static const char *const APPLY_DOSSIERS =
     " resolved_returned_by_post = r.resolved_returned_by_post"
     "  + EXCLUDED.resolved_returned_by_post,"
     " overdue = r.overdue + EXCLUDED.overdue,"
-    " overdue_no_apology = r.overdue_no_apology + EXCLUDED.overdue_no_apology;"
-    "INSERT INTO rollup_agency AS r (agency, dossiers)"
-    " SELECT agency, sum(sign) FROM rollup_dossier_change GROUP BY agency"
-    " HAVING sum(sign) <> 0"
-    " ON CONFLICT (agency) DO UPDATE SET dossiers = r.dossiers + EXCLUDED.dossiers;"
-    /* A new dossier code matches the shipments that pointed at no dossier until now;
-     * codes never leave the table, so no shipment ever becomes unmatched this way. */
-    "UPDATE rollup_shipment r SET unmatched = r.unmatched - m.k"
-    " FROM (SELECT s.direction, rollup_shipment_status(s.status_code) AS status,"
-    "  count(*) AS k"
-    "  FROM (SELECT code FROM rollup_dossier_change GROUP BY code HAVING min(sign) > 0) n"
-    "  JOIN shipments s ON s.order_number = n.code GROUP BY 1, 2) m"
-    " WHERE r.direction = m.direction AND r.status = m.status;"
-    "DELETE FROM rollup_dossier_change";
-
-/* Dossiers do not change in a shipment page's transaction, so whether an order number
- * matches one is the same for the old version and the new. */
-static const char *const APPLY_SHIPMENTS =
-    "INSERT INTO rollup_shipment AS r (direction, status, shipments, unmatched)"
-    " SELECT direction, status, sum(sign), coalesce(sum(sign) FILTER (WHERE NOT EXISTS"
-    "  (SELECT 1 FROM dossiers d WHERE d.code = c.order_number)), 0)"
-    " FROM rollup_shipment_change c GROUP BY direction, status"
-    " ON CONFLICT (direction, status) DO UPDATE SET shipments = r.shipments"
-    " + EXCLUDED.shipments, unmatched = r.unmatched + EXCLUDED.unmatched;"
-    "DELETE FROM rollup_shipment_change";
-
-static const char *const APPLY_QUARANTINE =
-    "INSERT INTO rollup_quarantine AS r (source, reason, records)"
-    " SELECT source, reason, sum(sign) FROM rollup_quarantine_change GROUP BY source, reason"
-    " HAVING sum(sign) <> 0"
-    " ON CONFLICT (source, reason) DO UPDATE SET records = r.records + EXCLUDED.records;"
-    "DELETE FROM rollup_quarantine_change";
+    " overdue_no_apology = r.overdue_no_apology + EXCLUDED.overdue_no_apology";
 
 /*
  * Prefix sums of rollup_b06 up to each day p[i] (inclusive), per agency: the years
  * before p's year, the months of its year before p's month, the days of its month up to
- * p. $1 the days, $2 the first of their months, $3 the 1 January of their years.
+ * p; and the days up to p not compacted yet. $1 the days, $2 the first of their months,
+ * $3 the 1 January of their years.
  */
 static const char *const PREFIX_SQL =
     "SELECT q.i, r.agency, sum(r.received_online), sum(r.received_direct),"
@@ -102,11 +62,12 @@ static const char *const PREFIX_SQL =
     " sum(r.overdue), sum(r.overdue_no_apology)"
     " FROM unnest($1::date[], $2::date[], $3::date[]) WITH ORDINALITY AS q(p, m0, y0, i)"
     " CROSS JOIN LATERAL ("
-    "  SELECT * FROM rollup_b06 WHERE grain = 'y' AND bucket < q.y0"
-    "  UNION ALL SELECT * FROM rollup_b06 WHERE grain = 'm' AND bucket >= q.y0"
-    "   AND bucket < q.m0"
-    "  UNION ALL SELECT * FROM rollup_b06 WHERE grain = 'd' AND bucket >= q.m0"
-    "   AND bucket <= q.p) r"
+    "  SELECT agency, " B06_COLS " FROM rollup_b06 WHERE grain = 'y' AND bucket < q.y0"
+    "  UNION ALL SELECT agency, " B06_COLS " FROM rollup_b06 WHERE grain = 'm'"
+    "   AND bucket >= q.y0 AND bucket < q.m0"
+    "  UNION ALL SELECT agency, " B06_COLS " FROM rollup_b06 WHERE grain = 'd'"
+    "   AND bucket >= q.m0 AND bucket <= q.p"
+    "  UNION ALL SELECT agency, " B06_COLS " FROM rollup_b06_delta WHERE bucket <= q.p) r"
     " GROUP BY q.i, r.agency";
 
 /* Every known agency (a stored dossier of any status, or a catalogue row) with the name
@@ -142,29 +103,14 @@ struct prefixes {
     long *total;           /* [point][PX_NCOLS]: every agency */
 };
 
-int rollup_prepare_session(PGconn *conn, char *err, size_t errlen)
-{
-    return pg_exec_ok(conn, CREATE_CHANGE_TABLES, err, errlen);
-}
-
 int rollup_lock(PGconn *conn, char *err, size_t errlen)
 {
-    return pg_exec_ok(conn, "SELECT pg_advisory_xact_lock(" ROLLUP_LOCK_KEY ")", err, errlen);
+    return pg_exec_ok(conn, ROLLUP_LOCK_SQL, err, errlen);
 }
 
-int rollup_apply(PGconn *conn, unsigned what, char *err, size_t errlen)
+int rollup_compact(PGconn *conn, char *err, size_t errlen)
 {
-    /* Each is several statements in one round trip; libpq stops at the first error. */
-    if ((what & ROLLUP_DOSSIERS) && pg_exec_ok(conn, APPLY_DOSSIERS, NULL, 0) != 0)
-        goto fail;
-    if ((what & ROLLUP_SHIPMENTS) && pg_exec_ok(conn, APPLY_SHIPMENTS, NULL, 0) != 0)
-        goto fail;
-    if ((what & ROLLUP_QUARANTINE) && pg_exec_ok(conn, APPLY_QUARANTINE, NULL, 0) != 0)
-        goto fail;
-    return 0;
-fail:
-    pg_errf(err, errlen, NULL, conn, "updating the rollups");
-    return -1;
+    return pg_exec_params(conn, rollup_compact_sql, 0, NULL, "compacting the rollups", err, errlen);
 }
 
 int rollup_rebuild(PGconn *conn, char *err, size_t errlen)

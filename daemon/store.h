@@ -8,6 +8,7 @@
 
 #include "adapter.h"
 #include "record.h"
+#include "util.h"
 
 struct store;
 
@@ -33,19 +34,39 @@ int store_ping(struct store *st);
 int store_get_cursor(struct store *st, const char *source, const char *feed, char time[15],
                      char **key, char *err, size_t errlen);
 
+/* The staging rows of a batch: the COPY text of its records and of its rejects. Pure, no
+ * database: a page can be rendered on the thread that fetched it, so that the thread that
+ * stores pages only sends them. */
+struct store_rows {
+    struct buf recs, rejs;
+};
+void store_rows_init(struct store_rows *rows);
+/* Renders b into rows, reusing the buffers' memory (the next page is about as large). */
+void store_rows_render(const struct record_batch *b, struct store_rows *out);
+/* Frees the contents; safe on NULL. */
+void store_rows_free(struct store_rows *rows);
+
 /*
  * Stores one keyset page in one transaction: COPY into a staging table, one
  * INSERT ... ON CONFLICT that keeps the version with the greatest NgayCapNhat (the
- * one sent last on a tie), the rejects into quarantine, and the cursor moved to the
- * page's last position. Nothing is stored when it fails. 0 or -1 with err.
+ * one sent last on a tie), the rejects into quarantine, the rollups, and the cursor moved
+ * to the page's last position. rows: b rendered by store_rows_render, or NULL to render it
+ * here. Nothing is stored when it fails. 0 or -1 with err.
  */
 int store_keyset_page(struct store *st, const char *source, const struct feed_desc *fd,
-                      const struct record_batch *b, char *err, size_t errlen);
+                      const struct record_batch *b, const struct store_rows *rows, char *err,
+                      size_t errlen);
 
 /* Replaces everything this source stored for a FEED_WHOLE feed (the catalogue) and its
  * quarantine rows by b, in one transaction. 0 or -1 with err. */
 int store_replace_whole(struct store *st, const char *source, const struct feed_desc *fd,
                         const struct record_batch *b, char *err, size_t errlen);
+
+/* Moves the rollup deltas of the pages stored so far into the rollups (rollup.h,
+ * rollup_compact), in one transaction, then vacuums the rollup tables; the figures read
+ * stay the same. Called at the end of every sync; the store also compacts every few pages.
+ * 0 or -1 with err. */
+int store_compact_rollups(struct store *st, char *err, size_t errlen);
 
 /*
  * Leadership between instances sharing a database: a session-level advisory lock on

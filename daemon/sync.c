@@ -2,6 +2,8 @@
 /* sync: the page loop between an adapter and the store. */
 #include "sync.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,6 @@ void sync_fetch_opts(const struct source_cfg *cfg, struct fetch_opts *o)
     o->max_retries = (int)cfg->max_retries;
     o->backoff_base_ms = 500;
     o->backoff_max_ms = cfg->backoff_max_s * 1000;
-    o->max_body_bytes = cfg->max_body;
 }
 
 /* "yyyyMMddHHmmss" minus seconds, in place-safe output; 0, or -1 for a bad time. */
@@ -109,68 +110,270 @@ struct sync_run {
     void *tick_ctx;
 };
 
+/*
+ * The pipeline of a keyset feed: a fetch thread fetches and decodes page n + 1 (its
+ * position is known as soon as page n is decoded) while the calling thread stores page
+ * n. The queue holds at most SYNC_QUEUE_DEPTH decoded pages, so memory stays flat
+ * whatever the length of the feed; each page is still stored, with its cursor, in its
+ * own transaction and in order.
+ */
+#define SYNC_QUEUE_DEPTH 2
+
+/* A decoded page and its staging rows, rendered by the fetch thread. */
+struct sync_page {
+    struct record_batch b;
+    struct store_rows rows;
+};
+
+static void sync_page_clear(struct sync_page *pg)
+{
+    rec_batch_clear(&pg->b);
+    store_rows_free(&pg->rows);
+}
+
+struct sync_pipe {
+    pthread_mutex_t lock;
+    pthread_cond_t changed; /* a page was queued or taken, or the fetcher ended */
+    struct sync_page pages[SYNC_QUEUE_DEPTH];
+    size_t head, count;
+    int done; /* the fetch thread has queued its last page */
+    int rc;   /* its outcome: 0, or -1 with err */
+    char err[1024];
+    volatile int cancel; /* the fetch thread's stop flag: set to stop it early */
+    /* Stored pages, handed back to the fetch thread: it frees their records (its own
+     * allocations, so no other thread contends for its malloc arena) and reuses their
+     * staging buffers, several hundred kilobytes each, rather than allocate afresh. */
+    struct sync_page spare[SYNC_QUEUE_DEPTH + 1];
+    size_t nspare;
+    /* Read by the fetch thread only. */
+    const struct sync_run *run;
+    const struct feed_desc *fd;
+    struct feed_cursor cur;
+    char *key; /* owns cur.key */
+};
+
+static void *sync_fetch_thread(void *arg)
+{
+    struct sync_pipe *p = arg;
+    const struct sync_run *run = p->run;
+    const struct source_cfg *cfg = run->ad->cfg;
+    struct fetch_opts o;
+    char err[1024] = "";
+    int rc = 0;
+
+    sync_fetch_opts(cfg, &o);
+    for (;;) {
+        struct record_batch b;
+        int more = 0, full, advanced;
+
+        rec_batch_init(&b, p->fd->kind);
+        if (p->cancel) {
+            snprintf(err, sizeof err, "interrupted");
+            rc = -1;
+            break;
+        }
+        if (fetch_page(run->f, run->ad, &o, p->fd, &p->cur, 0, &b, &more, err, sizeof err) != 0) {
+            rec_batch_clear(&b);
+            rc = -1;
+            break;
+        }
+        /* A short page is the end of what the server has now; a full page must move the
+         * cursor, or we would ask for it forever. Either way the page is stored first. */
+        full = b.nitems >= (size_t)cfg->page_size;
+        advanced = b.cursor_time[0] && cursor_after(&b, p->cur.time, p->cur.key);
+        if (full && !advanced) {
+            snprintf(err, sizeof err, "%s: a full page did not advance the cursor past (%s, %s)",
+                     p->fd->name, p->cur.time, p->cur.key ? p->cur.key : "");
+            rc = -1;
+        } else if (full) {
+            char *key = xstrdup(b.cursor_key ? b.cursor_key : "");
+            if (!key) {
+                snprintf(err, sizeof err, "out of memory");
+                rc = -1;
+            } else {
+                memcpy(p->cur.time, b.cursor_time, sizeof p->cur.time);
+                free(p->key);
+                p->key = key;
+                p->cur.key = key;
+            }
+        }
+        struct store_rows rows;
+        struct sync_page done[ARRAY_LEN(p->spare)];
+        size_t ndone;
+        pthread_mutex_lock(&p->lock);
+        ndone = p->nspare;
+        memcpy(done, p->spare, ndone * sizeof *done);
+        p->nspare = 0;
+        pthread_mutex_unlock(&p->lock);
+        store_rows_init(&rows);
+        for (size_t i = 0; i < ndone; i++) {
+            rec_batch_clear(&done[i].b);
+            if (i == 0)
+                rows = done[i].rows;
+            else
+                store_rows_free(&done[i].rows);
+        }
+        store_rows_render(&b, &rows);
+        pthread_mutex_lock(&p->lock);
+        while (p->count == SYNC_QUEUE_DEPTH && !p->cancel)
+            pthread_cond_wait(&p->changed, &p->lock);
+        if (p->cancel) {
+            pthread_mutex_unlock(&p->lock);
+            rec_batch_clear(&b);
+            store_rows_free(&rows);
+            snprintf(err, sizeof err, "interrupted");
+            rc = -1;
+            break;
+        }
+        p->pages[(p->head + p->count) % SYNC_QUEUE_DEPTH] = (struct sync_page){b, rows};
+        p->count++;
+        pthread_cond_broadcast(&p->changed);
+        pthread_mutex_unlock(&p->lock);
+        if (!full || rc != 0)
+            break;
+    }
+    pthread_mutex_lock(&p->lock);
+    p->done = 1;
+    p->rc = rc;
+    snprintf(p->err, sizeof p->err, "%s", err);
+    pthread_cond_broadcast(&p->changed);
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* Waits up to a second for the next page. 1 with *pg filled, 0 when the fetch thread has
+ * ended and nothing is left, -1 when the second passed. */
+static int sync_next_page(struct sync_pipe *p, struct sync_page *pg)
+{
+    struct timespec until;
+    int got = -1;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    pthread_mutex_lock(&p->lock);
+    while (p->count == 0 && !p->done)
+        if (pthread_cond_timedwait(&p->changed, &p->lock, &until) != 0)
+            break;
+    if (p->count > 0) {
+        *pg = p->pages[p->head];
+        p->head = (p->head + 1) % SYNC_QUEUE_DEPTH;
+        p->count--;
+        pthread_cond_broadcast(&p->changed);
+        got = 1;
+    } else if (p->done) {
+        got = 0;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return got;
+}
+
+static void sync_pipe_stop(struct sync_pipe *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->cancel = 1;
+    pthread_cond_broadcast(&p->changed);
+    pthread_mutex_unlock(&p->lock);
+}
+
 static int sync_keyset(const struct sync_run *run, const struct feed_desc *fd, char *err,
                        size_t errlen)
 {
-    struct adapter *ad = run->ad;
-    const struct source_cfg *cfg = ad->cfg;
-    struct fetch_opts o;
-    struct feed_cursor cur;
-    struct record_batch b;
-    char *key = NULL;
-    int rc = -1, pages = 0;
+    const struct source_cfg *cfg = run->ad->cfg;
+    struct sync_pipe p;
+    pthread_t thread;
+    sigset_t all, old;
+    int rc = -1, pages = 0, started;
     size_t stored = 0;
+    int64_t waited_ms = 0;
 
-    sync_fetch_opts(cfg, &o);
-    rec_batch_init(&b, fd->kind);
-    if (store_get_cursor(run->store, cfg->name, fd->name, cur.time, &key, err, errlen) != 0) {
-        rc = SYNC_DB_ERROR;
+    memset(&p, 0, sizeof p);
+    p.run = run;
+    p.fd = fd;
+    if (store_get_cursor(run->store, cfg->name, fd->name, p.cur.time, &p.key, err, errlen) != 0)
+        return SYNC_DB_ERROR;
+    p.cur.key = p.key;
+    if (cfg->overlap_s > 0 && p.cur.time[0] &&
+        sync_time_minus(p.cur.time, cfg->overlap_s, p.cur.time) == 0) {
+        /* From an earlier instant, inclusive: everything since is read again. */
+        p.cur.key = "";
+    }
+    pthread_mutex_init(&p.lock, NULL);
+    pthread_cond_init(&p.changed, NULL);
+    /* The fetch thread owns the fetcher (and the adapter) until it is joined: its retry
+     * loop polls the pipe's flag, and the heartbeat stays on this thread, which beats
+     * while it waits. The thread takes no signal: they are the main thread's. */
+    fetch_set_stop_flag(run->f, &p.cancel);
+    fetch_set_tick(run->f, NULL, NULL);
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    started = pthread_create(&thread, NULL, sync_fetch_thread, &p) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!started) {
+        snprintf(err, errlen, "cannot start the fetch thread");
         goto cleanup;
     }
-    cur.key = key;
-    if (cfg->overlap_s > 0 && cur.time[0] &&
-        sync_time_minus(cur.time, cfg->overlap_s, cur.time) == 0) {
-        /* From an earlier instant, inclusive: everything since is read again. */
-        cur.key = "";
-    }
     for (;;) {
-        int more = 0;
+        struct sync_page pg;
+        int64_t t0 = util_now_ms();
+        int got = sync_next_page(&p, &pg);
+        waited_ms += util_now_ms() - t0;
         if (run->stop && *run->stop) {
+            if (got == 1)
+                sync_page_clear(&pg);
             snprintf(err, errlen, "interrupted");
             goto cleanup;
         }
-        rec_batch_clear(&b);
-        rec_batch_init(&b, fd->kind);
-        if (fetch_page(run->f, ad, &o, fd, &cur, 0, &b, &more, err, errlen) != 0)
-            goto cleanup;
-        if (store_keyset_page(run->store, cfg->name, fd, &b, err, errlen) != 0) {
+        if (got < 0) {
+            if (run->tick)
+                run->tick(run->tick_ctx); /* a slow fetch: still alive */
+            continue;
+        }
+        if (got == 0) {
+            if (p.rc != 0) {
+                snprintf(err, errlen, "%s", p.err);
+                goto cleanup;
+            }
+            break;
+        }
+        int page_rc = store_keyset_page(run->store, cfg->name, fd, &pg.b, &pg.rows, err, errlen);
+        if (page_rc == 0) {
+            count_batch(run->st, &pg.b);
+            pages++;
+            stored += pg.b.nrecs;
+        }
+        pthread_mutex_lock(&p.lock);
+        if (p.nspare < ARRAY_LEN(p.spare)) {
+            p.spare[p.nspare++] = pg;
+            pg.rows = (struct store_rows){0};
+            rec_batch_init(&pg.b, fd->kind);
+        }
+        pthread_mutex_unlock(&p.lock);
+        sync_page_clear(&pg);
+        if (page_rc != 0) {
             rc = SYNC_DB_ERROR;
             goto cleanup;
         }
-        count_batch(run->st, &b);
         if (run->tick)
             run->tick(run->tick_ctx);
-        pages++;
-        stored += b.nrecs;
-        /* A short page is the end of what the server has now. */
-        if (b.nitems < (size_t)cfg->page_size)
-            break;
-        /* A full page must move the cursor, or we would ask for it forever. */
-        if (!b.cursor_time[0] || !cursor_after(&b, cur.time, cur.key)) {
-            snprintf(err, errlen, "%s: a full page did not advance the cursor past (%s, %s)",
-                     fd->name, cur.time, cur.key ? cur.key : "");
-            goto cleanup;
-        }
-        memcpy(cur.time, b.cursor_time, sizeof cur.time);
-        free(key);
-        key = xstrdup(b.cursor_key ? b.cursor_key : "");
-        cur.key = key;
     }
-    log_info("sync", "%s/%s: %d page(s), %zu record(s) stored", cfg->name, fd->name, pages, stored);
+    /* How long this thread waited for decoded pages: near 0, the database is the bottleneck. */
+    log_info("sync", "%s/%s: %d page(s), %zu record(s) stored; %ld ms waiting for pages", cfg->name,
+             fd->name, pages, stored, (long)waited_ms);
     rc = 0;
 cleanup:
-    rec_batch_clear(&b);
-    free(key);
+    if (started) {
+        sync_pipe_stop(&p);
+        pthread_join(thread, NULL);
+    }
+    for (size_t i = 0; i < p.count; i++)
+        sync_page_clear(&p.pages[(p.head + i) % SYNC_QUEUE_DEPTH]);
+    for (size_t i = 0; i < p.nspare; i++)
+        sync_page_clear(&p.spare[i]);
+    fetch_set_stop_flag(run->f, run->stop);
+    fetch_set_tick(run->f, run->tick, run->tick_ctx);
+    pthread_cond_destroy(&p.changed);
+    pthread_mutex_destroy(&p.lock);
+    free(p.key);
     return rc;
 }
 
@@ -236,6 +439,10 @@ int sync_source(struct store *store, struct fetcher *f, struct adapter *ad,
         else
             rc = sync_whole(&run, feeds[i], err, errlen);
     }
+    /* Fold the rollup deltas of the pages stored into the rollups now, so that the
+     * computation that follows reads few rows. */
+    if (rc == 0 && store_compact_rollups(store, err, errlen) != 0)
+        rc = SYNC_DB_ERROR;
     if (rc == SYNC_DB_ERROR) {
         /* The feed answered; the database failed. The source's health is the feed's. */
         snprintf(st->last_error, sizeof st->last_error, "%s", err);

@@ -15,8 +15,13 @@
  * commit page by page (the cursor moves with each page), so an interrupted sync
  * resumes where it stopped; a whole feed is replaced in one transaction. Updates the
  * counters in st. stop (may be NULL) interrupts between pages and during backoff.
- * tick (may be NULL) is called after every stored page, so the caller can keep the
- * watchdog and the heartbeat going during a long sync.
+ * tick (may be NULL) is called after every stored page, and every second while a page
+ * is awaited, so the caller can keep the watchdog and the heartbeat going during a long
+ * sync; it always runs on the calling thread.
+ * A keyset feed is fetched and decoded on a thread of its own, one or two pages ahead of
+ * the pages being stored: meanwhile that thread owns f and ad, and f's stop flag and
+ * tick are replaced, then set back to stop and (tick, tick_ctx), which must therefore
+ * be what f had.
  * Returns 0, or -1 with err (st->last_error holds it too) when the feed failed, or
  * SYNC_DB_ERROR with err when the database did: that leaves st's health as it was, since
  * onestop_source_up speaks of the feed.

@@ -370,6 +370,11 @@ oom:
     return -1;
 }
 
+void buf_reserve(struct buf *b, size_t n)
+{
+    buf_grow(b, n);
+}
+
 void buf_append(struct buf *b, const char *s, size_t n)
 {
     if (buf_grow(b, n) < 0)

@@ -73,6 +73,8 @@ void buf_init(struct buf *b);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
 void buf_append(struct buf *b, const char *s, size_t n);
+/* Makes room for n more bytes at once (a hint: appends grow the buffer anyway). */
+void buf_reserve(struct buf *b, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Hands the data to the caller (caller frees) and resets b. An empty buffer gives "";

@@ -55,13 +55,35 @@ CREATE TABLE rollup_quarantine (
     PRIMARY KEY (source, reason)
 );
 
+-- Dossier events of the pages stored since the last compaction, at day grain only: the
+-- store appends to it (a plain INSERT, cheaper than updating three grains in place) and
+-- every few pages, and at the end of every sync, moves its sums into rollup_b06
+-- (rollup_compact in daemon/rollup.c). Readers add it to rollup_b06, so the figures are
+-- exact before and after a compaction alike.
+CREATE TABLE rollup_b06_delta (
+    bucket                    date NOT NULL,
+    agency                    text NOT NULL,
+    received_online           bigint NOT NULL,
+    received_direct           bigint NOT NULL,
+    received_postal           bigint NOT NULL,
+    resolved_early            bigint NOT NULL,
+    resolved_on_time          bigint NOT NULL,
+    resolved_late             bigint NOT NULL,
+    resolved_returned         bigint NOT NULL,
+    resolved_returned_by_post bigint NOT NULL,
+    overdue                   bigint NOT NULL,
+    overdue_no_apology        bigint NOT NULL
+);
+
 -- The contributions of one dossier version to rollup_b06, one row per day it touches
 -- (docs/metrics.md, "Biểu 06 counts"): its receipt, by channel; its finish when closed
 -- (7, 9, 10), by timeliness; and, for one that is (or was) pending past its due date
 -- (status 2 or 4, or 7, 9, 10 finished after that), +1 overdue on the day after the due
 -- date (not before the receipt) and, when closed, -1 on its finish day. Statuses 1 and 3
 -- were never received and count nowhere. The store (counting versions in and out) and
--- the rebuild both use it, so the two always agree.
+-- the rebuild both use it, so the two always agree. (UNION ALL rather than VALUES: the
+-- planner inlines it either way, but a VALUES list of expressions is set up again for
+-- every row.)
 CREATE FUNCTION rollup_b06_events(status smallint, channel smallint, received date,
                                   due date, finished date, by_post boolean,
                                   apologies integer)
@@ -72,32 +94,27 @@ RETURNS TABLE (day date, received_online integer, received_direct integer,
                overdue_no_apology integer)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT e.*
-    FROM (SELECT status IN (7, 9, 10) AS closed, status IN (9, 10) AS returned,
-                 -- pending and overdue from this day on: the day after the due date,
-                 -- not before the receipt; a dossier closed by then never is
-                 CASE WHEN due IS NOT NULL AND (status IN (2, 4) OR (status IN (7, 9, 10)
-                           AND finished > greatest(received, due + 1)))
-                      THEN greatest(received, due + 1) END AS overdue_from,
-                 CASE WHEN apologies = 0 THEN 1 ELSE 0 END AS no_apology) x
-    CROSS JOIN LATERAL (VALUES
-        (received,
-         CASE WHEN channel = 2 THEN 1 ELSE 0 END, CASE WHEN channel = 1 THEN 1 ELSE 0 END,
-         CASE WHEN channel = 3 THEN 1 ELSE 0 END, 0, 0, 0, 0, 0, 0, 0),
-        (CASE WHEN x.closed THEN finished END, 0, 0, 0,
-         CASE WHEN x.returned AND finished < due THEN 1 ELSE 0 END,
-         CASE WHEN status = 7 OR (x.returned AND (due IS NULL OR finished = due))
-              THEN 1 ELSE 0 END,
-         CASE WHEN x.returned AND finished > due THEN 1 ELSE 0 END,
-         CASE WHEN x.returned THEN 1 ELSE 0 END,
-         CASE WHEN x.returned AND by_post THEN 1 ELSE 0 END, 0, 0),
-        (x.overdue_from, 0, 0, 0, 0, 0, 0, 0, 0, 1, x.no_apology),
-        (CASE WHEN x.closed AND x.overdue_from IS NOT NULL THEN finished END,
-         0, 0, 0, 0, 0, 0, 0, 0, -1, -x.no_apology)
-    ) e(day, received_online, received_direct, received_postal, resolved_early,
-        resolved_on_time, resolved_late, resolved_returned, resolved_returned_by_post,
-        overdue, overdue_no_apology)
-    WHERE status NOT IN (1, 3) AND e.day IS NOT NULL
+    SELECT received, (channel = 2)::integer, (channel = 1)::integer, (channel = 3)::integer,
+           0, 0, 0, 0, 0, 0, 0
+    WHERE status NOT IN (1, 3) AND received IS NOT NULL
+    UNION ALL
+    SELECT finished, 0, 0, 0,
+           coalesce(status IN (9, 10) AND finished < due, false)::integer,
+           (status = 7 OR (status IN (9, 10) AND (due IS NULL OR finished = due)))::integer,
+           coalesce(status IN (9, 10) AND finished > due, false)::integer,
+           (status IN (9, 10))::integer, (status IN (9, 10) AND by_post)::integer, 0, 0
+    WHERE status IN (7, 9, 10) AND finished IS NOT NULL
+    UNION ALL
+    -- pending and overdue from the day after the due date, not before the receipt;
+    -- a dossier closed by then never is
+    SELECT greatest(received, due + 1), 0, 0, 0, 0, 0, 0, 0, 0, 1,
+           (apologies = 0)::integer
+    WHERE due IS NOT NULL AND received IS NOT NULL AND (status IN (2, 4)
+          OR (status IN (7, 9, 10) AND finished > greatest(received, due + 1)))
+    UNION ALL
+    SELECT finished, 0, 0, 0, 0, 0, 0, 0, 0, -1, -(apologies = 0)::integer
+    WHERE due IS NOT NULL AND received IS NOT NULL AND status IN (7, 9, 10)
+          AND finished > greatest(received, due + 1)
 $$;
 
 -- onestop_postal_shipments status of a VNPost StatusCode: 6 collected, 14 delivered,
@@ -109,7 +126,8 @@ AS $$
             ELSE 1 END)::smallint
 $$;
 
--- What the rollups hold when they agree with the stored rows (all-zero rows left out).
+-- What the rollups hold when they agree with the stored rows (all-zero rows left out),
+-- rollup_b06_delta compacted.
 CREATE VIEW rollup_b06_expected AS
     WITH d AS (
         SELECT d.agency, e.day, sum(e.received_online) AS received_online,
@@ -168,7 +186,8 @@ LANGUAGE plpgsql
 AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(28539296568129650);
-    TRUNCATE rollup_b06, rollup_agency, rollup_shipment, rollup_quarantine;
+    TRUNCATE rollup_b06, rollup_b06_delta, rollup_agency, rollup_shipment,
+             rollup_quarantine;
     INSERT INTO rollup_b06 SELECT * FROM rollup_b06_expected;
     INSERT INTO rollup_agency SELECT * FROM rollup_agency_expected;
     INSERT INTO rollup_shipment SELECT * FROM rollup_shipment_expected;

@@ -11,7 +11,9 @@ statuses, channels, due and finish dates; re-sent older versions (which must cha
 nothing) and re-sent current ones; versions that tie on NgayCapNhat (the one sent last
 wins); two versions of one key in one page; bad versions (quarantined: a newer bad
 version of a good record leaves the good one stored; a later good version releases it);
-and shipments whose dossier arrives later. Then a damaged rollup must be caught and
+and shipments whose dossier arrives later. Some syncs read twenty full pages (the store
+compacts the rollup deltas in their middle); between syncs, part of the compacted rollups
+is moved back into the delta table, which must change no figure. Then a damaged rollup must be caught and
 `--rebuild-rollups` must repair it, and the migration must build the rollups of an
 existing database."""
 
@@ -31,6 +33,7 @@ import harness  # noqa: E402
 SEED = int(os.environ.get("ONESTOP_TEST_SEED", "6061"))
 STEPS = int(os.environ.get("ONESTOP_ROLLUP_STEPS", "240"))
 AS_OF = "2022-12-20"
+PAGE_SIZE = 50
 AGENCIES = ["A1", "A2", "A3", "A4", "A5"]
 CATALOGUE_ONLY = "A9"
 # Days the checks are run at, a few per step in turn: period boundaries of both modes,
@@ -41,7 +44,8 @@ CHECK_DAYS = ["2022-12-20", "2022-12-14", "2022-12-15", "2021-06-14", "2021-06-1
 
 
 class Feed:
-    """What the scripted server answers next: one dossier page and one shipment page."""
+    """What the scripted server answers next: queues of dossier and shipment pages, one
+    page per request, then empty pages."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -49,13 +53,9 @@ class Feed:
         self.shipments = []
 
     def take(self, kind):
-        """The page for this request; the next request of the run finds it empty."""
         with self.lock:
-            if kind == "dossier":
-                items, self.dossiers = self.dossiers, []
-            else:
-                items, self.shipments = self.shipments, []
-            return items
+            pages = self.dossiers if kind == "dossier" else self.shipments
+            return pages.pop(0) if pages else []
 
 
 def handler_for(feed):
@@ -187,10 +187,10 @@ class Generator:
             d["NgayHenTra"] = "20220230120000"
         return d
 
-    def dossier_page(self):
+    def dossier_page(self, size=None):
         r = self.r
         page = []
-        for _ in range(r.randint(4, 22)):
+        for _ in range(size or r.randint(4, 22)):
             code = r.choice(self.codes)
             x = r.random()
             if x < 0.12 and self.sent.get(code):
@@ -207,7 +207,7 @@ class Generator:
                 self.sent.setdefault(code, []).append(d)
             self.latest[code] = max(upd, self.latest.get(code, upd))
             page.append(d)
-            if r.random() < 0.05:                                 # a second version in the page
+            if r.random() < 0.05 and len(page) < (size or 99):    # a second version in the page
                 d2 = self.dossier(code, self.tick() if r.random() < 0.5 else upd)
                 self.latest[code] = max(d2["NgayCapNhat"], self.latest[code])
                 self.sent.setdefault(code, []).append(d2)
@@ -234,6 +234,25 @@ class Generator:
                 self.ship_sent.setdefault(item, []).append(s)
             page.append(s)
         return page
+
+
+def uncompact(pg):
+    """Moves a random third of the day rows of rollup_b06 back into rollup_b06_delta (out
+    of their month and year sums too), as if their pages had not been compacted yet: the
+    figures must not change, and the next sync compacts them again."""
+    cols = ("received_online, received_direct, received_postal, resolved_early, "
+            "resolved_on_time, resolved_late, resolved_returned, resolved_returned_by_post, "
+            "overdue, overdue_no_apology").split(", ")
+    sums = ", ".join("sum(%s) AS %s" % (k, k) for k in cols)
+    sub = ", ".join("%s = r.%s - p.%s" % (k, k, k) for k in cols)
+    grains = ""
+    for g, unit in (("m", "month"), ("y", "year")):
+        grains += (", %s AS (UPDATE rollup_b06 r SET %s FROM (SELECT date_trunc('%s', bucket::timestamp)::date"
+                   " AS b, agency, %s FROM pick GROUP BY 1, 2) p WHERE r.grain = '%s' AND r.bucket = p.b"
+                   " AND r.agency = p.agency)" % (g, sub, unit, sums, g))
+    pg.psql("onestop", "WITH pick AS (DELETE FROM rollup_b06 WHERE grain = 'd' AND random() < 0.33"
+            " RETURNING *), ins AS (INSERT INTO rollup_b06_delta SELECT bucket, agency, %s FROM pick)%s"
+            " SELECT 1" % (", ".join(cols), grains))
 
 
 def run(c, argv, what, expect=(0,)):
@@ -264,20 +283,28 @@ def main():
     try:
         sim = type("Sim", (), {"url": url})()
         cfg = harness.write_config(os.path.join(work, "onestopd.conf"), pg, sim, as_of=AS_OF,
-                                   page_size=100)
+                                   page_size=PAGE_SIZE)
         upserts = 0
         failed = False
         for step in range(STEPS):
             with feed.lock:
-                feed.dossiers = gen.dossier_page()
-                feed.shipments = gen.shipment_page()
-                upserts += len(feed.dossiers) + len(feed.shipments)
+                if step % 40 == 39:
+                    # A long sync: full pages (the daemon asks for the next one at once,
+                    # and compacts the rollup deltas in the middle), then a short one.
+                    feed.dossiers = [gen.dossier_page(PAGE_SIZE) for _ in range(20)]
+                else:
+                    feed.dossiers = []
+                feed.dossiers.append(gen.dossier_page())
+                feed.shipments = [gen.shipment_page()]
+                upserts += sum(len(p) for p in feed.dossiers + feed.shipments)
             _, ok = run(c, ["-c", cfg, "--once", "--log-level", "warning"], "sync %d" % step)
+            if step % 3 == 1:
+                uncompact(pg)
             days = [AS_OF] + [CHECK_DAYS[(2 * step + k) % len(CHECK_DAYS)] for k in range(2)]
             if not ok or not check(c, cfg, days, "page %d" % step):
                 failed = True
                 break
-        print("%d items upserted over %d pages; %d dossiers, %d shipments, %d quarantined stored"
+        print("%d items upserted in %d syncs; %d dossiers, %d shipments, %d quarantined stored"
               % (upserts, STEPS, int(pg.scalar("SELECT count(*) FROM dossiers")),
                  int(pg.scalar("SELECT count(*) FROM shipments")),
                  int(pg.scalar("SELECT count(*) FROM quarantine"))), flush=True)
@@ -293,15 +320,15 @@ def main():
             bad = gen.bad(dict(good, NgayCapNhat=gen.tick()))
             bad["TrangThaiHoSo"] = "11"
             for page in ([good], [bad]):
-                feed.dossiers = page
+                feed.dossiers = [page]
                 run(c, ["-c", cfg, "--once", "--log-level", "warning"], "sync bad version")
             c.eq(pg.scalar("SELECT to_char(updated_at, 'YYYYMMDDHH24MISS') FROM dossiers WHERE code = '%s'" % code),
                  good["NgayCapNhat"], "a newer bad version leaves the good one stored")
             c.eq(pg.scalar("SELECT count(*) FROM quarantine WHERE record_key = '%s'" % code), "1",
                  "the newer bad version is quarantined")
             check(c, cfg, [AS_OF, "2022-12-01", "2022-12-02"], "a bad newer version")
-            feed.dossiers = [dict(good, NgayCapNhat=gen.tick(), TrangThaiHoSo=10,
-                                  NgayKetThucXuLy="20221215100000")]
+            feed.dossiers = [[dict(good, NgayCapNhat=gen.tick(), TrangThaiHoSo=10,
+                                   NgayKetThucXuLy="20221215100000")]]
             run(c, ["-c", cfg, "--once", "--log-level", "warning"], "sync release")
             c.eq(pg.scalar("SELECT count(*) FROM quarantine WHERE record_key = '%s'" % code), "0",
                  "a newer good version releases it")
@@ -320,7 +347,7 @@ def main():
             # An existing database without rollups: the migration builds them.
             pg.psql("onestop", "DROP VIEW rollup_b06_expected, rollup_agency_expected,"
                     " rollup_shipment_expected, rollup_quarantine_expected;"
-                    " DROP TABLE rollup_b06, rollup_agency, rollup_shipment,"
+                    " DROP TABLE rollup_b06, rollup_b06_delta, rollup_agency, rollup_shipment,"
                     " rollup_quarantine; DROP FUNCTION rollup_rebuild();"
                     " DROP FUNCTION rollup_b06_events; DROP FUNCTION rollup_shipment_status;"
                     " DELETE FROM schema_migrations WHERE version = 4")

@@ -1358,6 +1358,38 @@ static void test_batch_add_reject(void **state)
     rec_batch_clear(&b);
 }
 
+/* rec_json_dump writes what json_dumps(JSON_COMPACT) writes, but for NUL as U+FFFD. */
+static void test_json_dump_like_jansson(void **state)
+{
+    static const char *const docs[] = {
+        "{}",
+        "[]",
+        "{\"a\":[1,-2,0,9223372036854775807,-9223372036854775807],\"b\":{\"c\":[[],{}]}}",
+        "[0.1,1.5,-0.0,1e300,1.5e-7,123456789.125,2.0,1e22,3.14159265358979,-2.5e-300]",
+        "[true,false,null,\"\",\"x\\\"y\\\\z/\"]",
+        "[\"\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\"]",
+        "{\"Sở\":\"Khoa học và Công nghệ\",\"emoji\":\"\\ud83d\\ude00\",\"\\u00e9\":1}",
+        "{\"z\":1,\"a\":2,\"m\":{\"y\":1,\"b\":2}}",
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        json_error_t e;
+        json_t *v = json_loads(docs[i], JSON_DECODE_ANY, &e);
+        assert_non_null(v);
+        char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *got = rec_json_dump(v);
+        assert_string_equal(got, want);
+        free(want);
+        free(got);
+        json_decref(v);
+    }
+    json_t *nul = json_loads("{\"k\":\"a\\u0000b\"}", JSON_ALLOW_NUL, NULL);
+    assert_non_null(nul);
+    char *got = rec_json_dump(nul);
+    assert_string_equal(got, "{\"k\":\"a\\ufffdb\"}");
+    free(got);
+    json_decref(nul);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1392,6 +1424,7 @@ int main(void)
         cmocka_unit_test(test_names_and_counts),
         cmocka_unit_test(test_batch_move),
         cmocka_unit_test(test_batch_add_reject),
+        cmocka_unit_test(test_json_dump_like_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
