@@ -23,6 +23,7 @@ void sync_fetch_opts(const struct source_cfg *cfg, struct fetch_opts *o)
     o->max_retries = (int)cfg->max_retries;
     o->backoff_base_ms = 500;
     o->backoff_max_ms = cfg->backoff_max_s * 1000;
+    o->max_body_bytes = cfg->max_body;
 }
 
 /* "yyyyMMddHHmmss" minus seconds, in place-safe output; 0, or -1 for a bad time. */
