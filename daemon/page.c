@@ -186,7 +186,9 @@ void page_format_count(long v, char *out, size_t outlen)
 
 void page_format_date(const struct ldate *d, char *out, size_t outlen)
 {
-    snprintf(out, outlen, "%02d/%02d/%04d", d->d, d->m, d->y);
+    /* Dates come from ldate (valid, years 1..9999); the casts tell the compiler so. */
+    snprintf(out, outlen, "%02u/%02u/%04u", (unsigned)d->d % 100u, (unsigned)d->m % 100u,
+             (unsigned)d->y % 10000u);
 }
 
 /* Vietnam local clock time of t: "14:05", and its date. */
