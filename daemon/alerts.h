@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* alerts: the built-in alerts as the main loop drives them. The leader evaluates them on
- * the main thread after each indicator computation: the rules and the lifecycle
+/* alerts: the built-in alerts as the computation thread drives them. The leader evaluates them on
+ * the computation thread after each indicator computation: the rules and the lifecycle
  * (alert_rules.h), their state in PostgreSQL (alert_store.h, outbox.h); notify.c delivers
  * the notifications on threads of its own. The alert value type is in alert.h. */
 #ifndef ONESTOP_ALERTS_H
@@ -18,7 +18,7 @@
 /* The GET /api/v1/alerts document: pending and firing alerts of l. New string. */
 char *alert_api_json(const struct alert_list *l, int leader, time_t evaluated_at);
 
-/* ---- the module the main loop drives ---- */
+/* ---- the module the computation thread drives ---- */
 
 struct alerts;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* onestopd: main loop. One thread owns scheduling, fetching, storing and computing;
- * libmicrohttpd's threads only read the snapshot (and the report API's own pool). */
+/* onestopd: main loop. The main thread owns scheduling, fetching and storing; the
+ * computation runs on its own thread (compute.c); libmicrohttpd's threads only read the
+ * snapshot (and the report API's own pool). */
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
@@ -19,16 +20,15 @@
 #include "api.h"
 #include "cfgprint.h"
 #include "cli.h"
+#include "compute.h"
 #include "config.h"
 #include "fetch.h"
 #include "http.h"
 #include "log.h"
-#include "metrics.h"
 #include "model.h"
 #include "rollcheck.h"
 #include "rollup.h"
 #include "sdnotify.h"
-#include "site.h"
 #include "snapshot.h"
 #include "store.h"
 #include "sync.h"
@@ -62,16 +62,13 @@ struct daemon {
     struct api *api;
     struct alerts *alerts;
     struct site *site; /* the status pages (GET /) */
+    struct compute *cmp;
     struct src *srcs;
     size_t nsrcs;
     int leader;
-    int ready;               /* READY=1 was sent */
-    int dirty;               /* data changed since the last compute */
-    struct model held;       /* the last model computed, shown while the database is away */
-    int64_t next_compute_ms; /* monotonic ms */
+    int ready; /* READY=1 was sent */
     int64_t next_db_try_ms;
     long db_backoff_ms;
-    struct ldate computed_for;
     struct log_complaint db_complaint;
     uint64_t watchdog_usec;
     int64_t last_watchdog_ms;
@@ -140,14 +137,6 @@ static void set_store(struct daemon *d, struct store *st)
     d->store = st;
 }
 
-static struct ldate today_for(const struct config *cfg)
-{
-    struct ldate d = ldate_from_time(time(NULL));
-    if (cfg->as_of)
-        ldate_parse(cfg->as_of, &d);
-    return d;
-}
-
 static void free_sources(struct src *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -184,10 +173,27 @@ static int build_sources(const struct config *cfg, const struct src *old, size_t
     return 0;
 }
 
+static void push_sources(struct daemon *d)
+{
+    for (size_t i = 0; i < d->nsrcs; i++)
+        cmp_set_source(d->cmp, i, d->nsrcs, &d->srcs[i].st);
+    if (d->nsrcs == 0)
+        cmp_set_source(d->cmp, 0, 0, NULL);
+}
+
+/* A computation running this long is stuck: /healthz and the watchdog must say so. */
+#define COMPUTE_STUCK_MS 300000
+
+/* On the main thread after every stored page, every second while a page is awaited, and
+ * every loop pass. */
 static void heartbeat(void *ctx)
 {
     struct daemon *d = ctx;
     int64_t now = util_now_ms();
+    /* The page shows how a long sync gets on, not only where it ended. */
+    push_sources(d);
+    if (cmp_busy_ms(d->cmp) > COMPUTE_STUCK_MS)
+        return;
     snapshot_heartbeat(d->snap);
     if (d->watchdog_usec && now - d->last_watchdog_ms >= (int64_t)(d->watchdog_usec / 2000)) {
         sdn_notify("WATCHDOG=1");
@@ -216,7 +222,7 @@ static void publish_state(struct daemon *d)
              d->leader ? "leader" : "standby", d->store ? "up" : "down", up, d->nsrcs, records);
     /* A standby never syncs: it is ready once it serves indicators computed from the
      * database the leader fills. */
-    int ready_sources = d->leader ? all_synced(d) : d->next_compute_ms > 0 && !d->dirty;
+    int ready_sources = d->leader ? all_synced(d) : cmp_has_computed(d->cmp);
     snapshot_set_state(d->snap, d->store != NULL, ready_sources, status);
     /* Every loop pass (about once a second) gets here: tell systemd only of a change. */
     if (strcmp(status, d->last_status) != 0) {
@@ -258,7 +264,7 @@ static int ensure_store(struct daemon *d)
     set_store(d, st);
     log_release(&d->db_complaint, "main", "database connection established");
     d->db_backoff_ms = 0;
-    d->dirty = 1;
+    cmp_request(d->cmp);
     return 0;
 }
 
@@ -270,9 +276,11 @@ static void update_leadership(struct daemon *d)
     if (r < 0) {
         log_warn("main", "%s", err);
         d->leader = 0;
+        cmp_set_leader(d->cmp, 0);
         return;
     }
     d->leader = r;
+    cmp_set_leader(d->cmp, r);
     if (d->leader && !was) {
         log_notice("main", "this instance is now the writer (leader)");
         /* A new leader syncs at once: the old one may have died mid-interval. */
@@ -305,75 +313,9 @@ static void run_due_sources(struct daemon *d, int force)
             if (!store_ping(d->store))
                 break;
         }
-        d->dirty = 1;
+        push_sources(d);
+        cmp_request(d->cmp);
     }
-}
-
-static int compute_and_publish(struct daemon *d, struct buf *page_out)
-{
-    struct model m, scratch, *show = &m;
-    struct buf page;
-    char err[1024];
-    struct ldate today = today_for(d->cfg);
-    int rc = -1;
-
-    buf_init(&page);
-    memset(&m, 0, sizeof m);
-    memset(&scratch, 0, sizeof scratch);
-    if (d->store) {
-        if (model_compute(store_conn(d->store), d->cfg, &today, &m, err, sizeof err) != 0) {
-            log_err("rates", "%s", err);
-            memset(&m, 0, sizeof m);
-        } else {
-            rc = 0;
-        }
-    }
-    /* While the database is away the last indicators stay on the page: a scrape must not
-     * see every family vanish, only onestop_database_up fall to 0. */
-    if (rc != 0 && d->held.computed_at != 0)
-        show = &d->held;
-    /* /readyz and the page must agree, so a dead connection is dropped here already. */
-    if (d->store && rc != 0 && !store_ping(d->store))
-        drop_store(d);
-    show->leader = d->leader;
-    show->database_up = d->store != NULL;
-    struct source_status *st = calloc(d->nsrcs ? d->nsrcs : 1, sizeof *st);
-    for (size_t i = 0; st && i < d->nsrcs; i++)
-        st[i] = d->srcs[i].st;
-    /* The leader evaluates the alert rules on a model that computed (a standby nothing);
-     * fills m's alert families and the /api/v1/alerts snapshot either way. A held model
-     * keeps the alerts it was shown with. */
-    if (st)
-        alert_run(d->alerts, d->store ? store_conn(d->store) : NULL, d->leader, d->cfg,
-                  show == &m ? &m : &scratch, st, d->nsrcs, d->snap);
-    if (!st || met_render(show, st, d->nsrcs, &page) != 0 || page.oom) {
-        log_err("main", "out of memory rendering /metrics");
-        rc = -1;
-    } else if (page_out) {
-        buf_append(page_out, page.data, page.len);
-    }
-    /* The status pages come from the same model and source states (--once serves none). */
-    if (st && !d->cli.once &&
-        site_publish(d->site, d->store ? store_conn(d->store) : NULL, d->cfg, &m, st, d->nsrcs,
-                     d->snap) != 0)
-        log_err("main", "out of memory rendering the status page");
-    free(st);
-    if (!page.oom && page.len > 0) {
-        size_t len;
-        char *data = buf_steal(&page, &len);
-        snapshot_set_metrics(d->snap, data, len);
-    }
-    buf_free(&page);
-    model_clear(&scratch);
-    if (rc == 0) {
-        model_clear(&d->held);
-        d->held = m;
-        d->computed_for = today;
-        d->dirty = 0;
-    } else {
-        model_clear(&m);
-    }
-    return rc;
 }
 
 /* The [http] options of cfg, for http_start and http_reload. */
@@ -432,6 +374,9 @@ static void reload(struct daemon *d)
     free_sources(d->srcs, d->nsrcs);
     d->srcs = nsrcs;
     d->nsrcs = ncfg->nsources;
+    push_sources(d);
+    /* Waits for a running computation, which reads the old configuration. */
+    cmp_set_config(d->cmp, ncfg);
     cfg_free(d->cfg);
     d->cfg = ncfg;
     if (d->api)
@@ -441,7 +386,6 @@ static void reload(struct daemon *d)
         if (log_parse_level(ncfg->log_level, &lvl) == 0)
             log_set_level(lvl);
     }
-    d->dirty = 1;
     log_notice("main", "configuration reloaded: %zu source(s)", d->nsrcs);
 done:
     /* Answers RELOADING=1; before the first READY=1 the start-up still owes it. */
@@ -465,7 +409,7 @@ static void nap(long ms)
 
 static int64_t next_event_ms(const struct daemon *d)
 {
-    int64_t next = d->next_compute_ms;
+    int64_t next = INT64_MAX;
     if (d->leader)
         for (size_t i = 0; i < d->nsrcs; i++)
             if (d->srcs[i].next_ms < next)
@@ -486,23 +430,11 @@ static int run_loop(struct daemon *d)
                 sdn_notify("READY=1");
                 d->ready = 1;
             }
-            int was_leader = d->leader;
+            /* A change of role wakes the computation, so it shows on /metrics before a
+             * possibly long catch-up sync. */
             update_leadership(d);
-            /* A change of role shows on /metrics before a possibly long catch-up sync. */
-            if (d->leader != was_leader) {
-                compute_and_publish(d, NULL);
-                d->next_compute_ms = util_now_ms() + d->cfg->metrics_interval_s * 1000;
-            }
             if (d->leader)
                 run_due_sources(d, 0);
-        }
-        int64_t now = util_now_ms();
-        struct ldate today = today_for(d->cfg);
-        if (d->dirty || now >= d->next_compute_ms || ldate_cmp(&today, &d->computed_for) != 0) {
-            if (!g_stop) {
-                compute_and_publish(d, NULL);
-                d->next_compute_ms = util_now_ms() + d->cfg->metrics_interval_s * 1000;
-            }
         }
         publish_state(d);
         heartbeat(d);
@@ -534,8 +466,9 @@ static int run_once(struct daemon *d)
     for (size_t i = 0; i < d->nsrcs; i++)
         if (!d->srcs[i].st.up && d->leader)
             rc = EX_UNAVAILABLE;
+    push_sources(d);
     buf_init(&page);
-    if (compute_and_publish(d, &page) != 0)
+    if (cmp_run_here(d->cmp, store_conn(d->store), &page) != 0)
         rc = EX_UNAVAILABLE;
     if (page.len > 0)
         fwrite(page.data, 1, page.len, stdout);
@@ -566,7 +499,8 @@ static int setup(struct daemon *d)
     d->api = api_new(d->cfg);
     d->alerts = alert_new(d->cli.once); /* threads after curl_global_init; --once: inert */
     d->site = site_new();
-    if (!d->fetcher || !d->snap || !d->api || !d->alerts || !d->site) {
+    d->cmp = d->snap && d->alerts && d->site ? cmp_new(d->cfg, d->snap, d->alerts, d->site) : NULL;
+    if (!d->fetcher || !d->snap || !d->api || !d->alerts || !d->site || !d->cmp) {
         log_err("main", "out of memory");
         return EX_OSERR;
     }
@@ -587,6 +521,7 @@ static void teardown(struct daemon *d)
 {
     api_cancel_all(d->api);
     http_stop(d->http);
+    cmp_free(d->cmp);      /* it writes to the alerts, the pages and the snapshot */
     alert_free(d->alerts); /* before the store: unsent notifications stay queued there */
     api_free(d->api);
     site_free(d->site);
@@ -594,7 +529,6 @@ static void teardown(struct daemon *d)
     set_store(d, NULL);
     fetch_free(d->fetcher);
     snapshot_free(d->snap);
-    model_clear(&d->held);
     cfg_free(d->cfg);
 }
 
@@ -654,7 +588,7 @@ static int rollup_job(struct daemon *d)
             store_free(st);
             return EX_OSERR;
         }
-        days[0] = today_for(d->cfg);
+        days[0] = cmp_today(d->cfg);
         for (int i = 0; i < d->cli.ndays; i++)
             ldate_parse(d->cli.days[i], &days[i]);
         long diff = rollcheck_run(store_conn(st), days, n, stdout, err, sizeof err);
@@ -729,6 +663,9 @@ int main(int argc, char **argv)
             mask_signals(SIG_UNBLOCK, NULL); /* a signal that came meanwhile runs now */
             rc = run_once(&d);
         } else if (start_http(&d) != 0) {
+            rc = EX_OSERR;
+        } else if (cmp_start(d.cmp, err, sizeof err) != 0) {
+            log_err("main", "%s", err);
             rc = EX_OSERR;
         } else {
             mask_signals(SIG_UNBLOCK, NULL);

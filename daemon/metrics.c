@@ -462,6 +462,14 @@ static void render_sources(const struct source_status *src, size_t nsrc, struct 
             SAMPLE(out, "onestop_source_last_success_timestamp_seconds", src[i].last_success,
                    {"source", src[i].name});
 
+    family(out, "onestop_source_sync_duration_seconds", "gauge",
+           "Wall time of the source's last sync attempt, successful or not; absent before the "
+           "first one ends");
+    for (size_t i = 0; i < nsrc; i++)
+        if (src[i].attempts_ended)
+            SAMPLE(out, "onestop_source_sync_duration_seconds", src[i].last_duration,
+                   {"source", src[i].name});
+
     family(out, "onestop_source_records_total", "counter",
            "Items fetched from the source since start, good and bad");
     for (size_t i = 0; i < nsrc; i++)

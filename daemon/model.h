@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* model: everything /metrics shows, computed on the main thread from the database and
+/* model: everything /metrics shows, computed on the computation thread from the database and
  * the sync state, then rendered (metrics.c) into the snapshot the HTTP thread serves. */
 #ifndef ONESTOP_MODEL_H
 #define ONESTOP_MODEL_H
@@ -21,6 +21,8 @@ struct source_status {
     int synced;                       /* at least one full sync succeeded since start */
     double last_success;              /* unix time of the last successful sync, 0 = never */
     double last_attempt;              /* unix time of the last attempt, 0 = never */
+    double last_duration;             /* wall seconds the last attempt that ended took */
+    int attempts_ended;               /* 0 until the first attempt ends */
     int consecutive_failures;         /* failed attempts since the last success */
     unsigned long long records_total; /* items fetched (good and bad) */
     unsigned long long errors_total;  /* failed sync attempts */

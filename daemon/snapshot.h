@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* snapshot: what the HTTP thread serves, swapped atomically by the main loop. */
+/* snapshot: what the HTTP thread serves, swapped atomically by the computation thread. */
 #ifndef ONESTOP_SNAPSHOT_H
 #define ONESTOP_SNAPSHOT_H
 

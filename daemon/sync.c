@@ -432,6 +432,7 @@ int sync_source(struct store *store, struct fetcher *f, struct adapter *ad,
     const struct feed_desc *feeds[4];
     size_t n = ad->ops->feeds(ad, feeds, ARRAY_LEN(feeds));
     int rc = 0;
+    int64_t start = util_now_ms();
 
     st->last_attempt = (double)time(NULL);
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -444,6 +445,8 @@ int sync_source(struct store *store, struct fetcher *f, struct adapter *ad,
      * computation that follows reads few rows. */
     if (rc == 0 && store_compact_rollups(store, err, errlen) != 0)
         rc = SYNC_DB_ERROR;
+    st->last_duration = (double)(util_now_ms() - start) / 1000.0;
+    st->attempts_ended = 1;
     if (rc == SYNC_DB_ERROR) {
         /* The feed answered; the database failed. The source's health is the feed's. */
         snprintf(st->last_error, sizeof st->last_error, "%s", err);

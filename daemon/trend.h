@@ -50,7 +50,7 @@ const struct trend_series *trend_find(const struct trend *t, enum period_kind ki
  * or -1 when label names none of the three periods current on that day. */
 int trend_kind_of(enum period_mode mode, const struct ldate *day, const char *label);
 
-/* The main loop's cache of the past days, read from the database once a day. */
+/* The computation thread's cache of the past days, read from the database once a day. */
 struct trend_cache;
 
 struct trend_cache *trend_cache_new(void);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""SIGTERM while the main loop is blocked inside a query (a computation waiting on a
-lock another session holds) exits 0 within 10 s: the signal cancels the query."""
+"""SIGTERM while the computation thread is blocked inside a query (waiting on a lock
+another session holds) exits 0 within 10 s: the stop cancels the query."""
 
 import os
 import signal
@@ -39,10 +39,13 @@ def main():
         waiting = False
         while time.time() < deadline and not waiting:
             rows = pg.psql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE "
-                           "application_name = 'onestopd' AND wait_event_type = 'Lock'")
+                           "application_name = 'onestopd-compute' AND wait_event_type = 'Lock'")
             waiting = rows and rows[0][0] != "0"
             time.sleep(0.2)
-        c.check(waiting, "the daemon's query is blocked on the lock")
+        c.check(waiting, "the daemon's computation is blocked on the lock")
+        # The main thread is not: /metrics and /healthz still answer meanwhile.
+        status, _, _ = d.http("/healthz")
+        c.eq(status, 200, "/healthz while the computation waits")
         start = time.time()
         d.signal(signal.SIGTERM)
         try:

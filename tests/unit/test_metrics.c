@@ -128,6 +128,11 @@ static void build_sources(struct source_status src[2])
     src[0].records_total = 100;
     src[0].errors_total = 1;
     src[0].rejected[REASON_BAD_DATE] = 2;
+    src[0].last_attempt = 1700000000.0;
+    src[0].last_duration = 12.5;
+    src[0].attempts_ended = 1;
+    /* vnpost's first sync is under way: no duration yet */
+    src[1].last_attempt = 1700000001.0;
     snprintf(src[1].name, sizeof src[1].name, "vnpost");
     src[1].errors_total = 3;
 }
@@ -404,6 +409,8 @@ static void test_render_info_store_sources(void **state)
     ASSERT_LINE(page, "onestop_source_rejected_records_total{source=\"vnpost\","
                       "reason=\"finish_before_receipt\"} 0");
     ASSERT_LINE(page, "onestop_source_errors_total{source=\"vnpost\"} 3");
+    ASSERT_LINE(page, "onestop_source_sync_duration_seconds{source=\"igate\"} 12.5");
+    ASSERT_NO_PREFIX(page, "onestop_source_sync_duration_seconds{source=\"vnpost\"}");
     ASSERT_LINE(page, "# TYPE onestop_source_errors_total counter");
     ASSERT_LINE(page, "# TYPE onestop_source_records_total counter");
     ASSERT_LINE(page, "# TYPE onestop_source_rejected_records_total counter");
@@ -426,8 +433,8 @@ static void test_structure(void **state)
     char *page = render(&m, src, 2);
     size_t nfams = check_structure(page);
     /* 4 counts + overdue + 5 ratios + 3 procedure ratios + 2 targets + info + 4 store
-     * + 5 source + 2 alert + computed + duration + build + leader + database */
-    assert_int_equal(nfams, 32);
+     * + 6 source + 2 alert + computed + duration + build + leader + database */
+    assert_int_equal(nfams, 33);
     free(page);
     model_clear(&m);
 }
@@ -440,7 +447,7 @@ static void test_not_computed(void **state)
     build_sources(src);
     char *page = render(&m, src, 2);
 
-    assert_int_equal(check_structure(page), 32); /* every family still described */
+    assert_int_equal(check_structure(page), 33); /* every family still described */
     ASSERT_LINE(page, "onestop_database_up 0");
     ASSERT_NO_PREFIX(page, "onestop_dossiers_");
     ASSERT_NO_PREFIX(page, "onestop_postal_shipments{");

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* compute: computes every indicator, evaluates the alert rules and renders /metrics and
+ * the status pages, on a thread of its own with a database connection of its own, so that
+ * a slow query never holds up a sync and a long sync never holds up the snapshot. */
+#ifndef ONESTOP_COMPUTE_H
+#define ONESTOP_COMPUTE_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alerts.h"
+#include "config.h"
+#include "model.h"
+#include "site.h"
+#include "snapshot.h"
+#include "util.h"
+
+struct compute;
+
+/* The outputs snap, alerts and site must outlive the compute object; cfg is borrowed
+ * until cmp_set_config replaces it. NULL when out of memory. */
+struct compute *cmp_new(const struct config *cfg, struct snapshot *snap, struct alerts *alerts,
+                        struct site *site);
+/* Stops the thread (a running query is cancelled) and closes its connection. NULL-safe. */
+void cmp_free(struct compute *c);
+
+/* Starts the thread: it computes at once, then every [metrics] interval, whenever
+ * cmp_request is called, and when the local day changes. 0, or -1 with err. */
+int cmp_start(struct compute *c, char *err, size_t errlen);
+
+/* What the next computation shows of source i of n (copied; st NULL with n 0: none), and
+ * of the role. */
+void cmp_set_source(struct compute *c, size_t i, size_t n, const struct source_status *st);
+void cmp_set_leader(struct compute *c, int leader);
+/* Data changed: compute as soon as the thread is free. */
+void cmp_request(struct compute *c);
+/* Swaps the configuration, waiting for a running computation to end, so the caller may
+ * free the old one on return. A new database address reconnects. */
+void cmp_set_config(struct compute *c, const struct config *cfg);
+
+/* The day the indicators are computed for: [metrics] as_of, or today's local date. */
+struct ldate cmp_today(const struct config *cfg);
+
+/* 1 once a computation has succeeded (a standby is ready then). */
+int cmp_has_computed(struct compute *c);
+/* How long the running computation has taken so far (ms), 0 when none is running: a
+ * thread stuck in one must not look alive. */
+int64_t cmp_busy_ms(struct compute *c);
+
+/* One computation on the caller's thread and connection (onestopd --once): renders into
+ * the snapshot and appends the /metrics page to page_out (may be NULL). 0, or -1 when
+ * the computation failed. */
+int cmp_run_here(struct compute *c, PGconn *conn, struct buf *page_out);
+
+#endif
