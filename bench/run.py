@@ -10,7 +10,10 @@ pre-rendered iGate pages), then measured side by side:
   - one computation of every indicator (onestop_compute_duration_seconds of the --once
     run, and model_compute timed by onestop-bench), a one-year report through the rollups
     (rollup_table) and through the report API over HTTP; the same tables by the reference
-    SQL, for comparison.
+    SQL, for comparison;
+  - /metrics against a static libmicrohttpd page of the same bytes (onestop-static), with
+    wrk: requests per second and p99 of each, then /metrics again while one-year reports
+    run back to back.
 
     python3 bench/run.py --build DIR [--sizes 200000,1000000,5000000] [--runs 5]
 
@@ -26,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -35,6 +39,10 @@ import harness  # noqa: E402
 AS_OF = "2022-12-20"
 FEED = os.path.join(ROOT, "bench", "feed.py")
 PAGE = 1000
+REPORT_PATH = "/api/v1/report?from=2021-01-01&to=2021-12-31"
+# Rounds of wrk against each of /metrics and the static page, alternated so that a change
+# in the machine's load hits both alike; the best round of each is kept.
+WRK_ROUNDS = 2
 
 
 def feed_dir(n, seed):
@@ -146,27 +154,157 @@ def bench_queries(build, cfg, runs, reference):
     return {k: (v if v >= 0 else float("nan")) for k, v in res.items()}
 
 
-def report_over_http(build, pg, work, runs):
+class ApiDaemon:
+    """onestopd on the filled database, without sources: it serves the report API and a
+    /metrics page computed from the stored data."""
+
+    def __init__(self, build, pg, work):
+        port = harness.free_port()
+        cfg = write_config(os.path.join(work, "api.conf"), pg, None, http_port=port,
+                           sources=False)
+        harness.ONESTOPD = os.path.join(build, "onestopd")
+        self.d = harness.Daemon(cfg)
+        try:
+            self.d.wait_ready(120)
+            # Ready can come before the first computation: wait for the indicators.
+            deadline = time.time() + 120
+            while not re.search(r"^onestop_metrics_computed_timestamp_seconds ",
+                                self.d.metrics_text(), re.M):
+                if time.time() > deadline:
+                    raise RuntimeError("onestopd computed no indicators in 120 s")
+                time.sleep(0.2)
+        except BaseException:
+            self.d.stop()
+            raise
+        self.url = self.d.url
+
+    def stop(self):
+        self.d.stop()
+
+
+def report_over_http(api, runs):
     """The report API for one past year through the real HTTP server: median of runs."""
-    port = harness.free_port()
-    cfg = write_config(os.path.join(work, "api.conf"), pg, None, http_port=port, sources=False)
-    env = dict(os.environ, ONESTOPD=os.path.join(build, "onestopd"))
-    harness.ONESTOPD = env["ONESTOPD"]
-    d = harness.Daemon(cfg)
+    api.d.http(REPORT_PATH)  # warm-up: the pool connects
+    times = []
+    for _ in range(max(runs, 10)):
+        t = time.time()
+        status, _, _ = api.d.http(REPORT_PATH)
+        times.append((time.time() - t) * 1000)
+        if status != 200:
+            raise RuntimeError("report API answered %d" % status)
+    return statistics.median(times)
+
+
+class StaticPage:
+    def __init__(self, build, path, work):
+        port_file = os.path.join(work, "static.port")
+        self.proc = subprocess.Popen([os.path.join(build, "onestop-static"), path, port_file])
+        deadline = time.time() + 30
+        while not os.path.exists(port_file):
+            if time.time() > deadline or self.proc.poll() is not None:
+                self.stop()
+                raise RuntimeError("onestop-static did not start")
+            time.sleep(0.05)
+        self.url = "http://127.0.0.1:%s" % open(port_file).read().strip()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait()
+
+
+WRK_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+
+
+def wrk(url, seconds):
+    """One wrk run of 2 threads and 16 connections: requests/s, p99 in ms, errors."""
+    exe = shutil.which("wrk")
+    if not exe:
+        raise RuntimeError("wrk is not installed (bash scripts/deps.sh)")
+    # A long socket timeout: a stalled request must show in the latencies, not be dropped
+    # from them as a timeout.
+    out = subprocess.run([exe, "-t2", "-c16", "-d%ds" % seconds, "--timeout", "30s", "--latency",
+                          url], check=True, capture_output=True, text=True).stdout
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", out, re.M)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m|h)\s*$", out, re.M)
+    if not rps or not p99:
+        raise RuntimeError("cannot read wrk's output:\n" + out)
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        raise RuntimeError("%s answered %s requests with an error:\n%s" % (url, m.group(1), out))
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": float(rps.group(1)),
+            "p99_ms": float(p99.group(1)) * WRK_UNITS_MS[p99.group(2)],
+            "errors": sum(int(x) for x in sock.groups()) if sock else 0}
+
+
+class ReportLoop(threading.Thread):
+    """Requests the one-year report back to back until stopped."""
+
+    def __init__(self, api):
+        super().__init__(daemon=True)
+        self.api = api
+        self.answered = 0
+        self.failed = 0
+        self.halt = threading.Event()
+
+    def run(self):
+        while not self.halt.is_set():
+            try:
+                status, _, _ = self.api.d.http(REPORT_PATH, timeout=120)
+            except OSError:
+                status = 0
+            if status == 200:
+                self.answered += 1
+            else:
+                self.failed += 1
+
+    def stop(self):
+        self.halt.set()
+        self.join()
+
+
+def metrics_vs_static(build, api, work, seconds):
+    """/metrics against a static libmicrohttpd page holding the same bytes, each alone,
+    then /metrics while one-year reports run back to back."""
+    status, _, body = api.d.http("/metrics")
+    if status != 200:
+        raise RuntimeError("/metrics answered %d" % status)
+    path = os.path.join(work, "metrics.txt")
+    with open(path, "wb") as f:
+        f.write(body)
+    r = {"metrics_bytes": len(body)}
+    static = StaticPage(build, path, work)
     try:
-        d.wait_ready(120)
-        path = "/api/v1/report?from=2021-01-01&to=2021-12-31"
-        d.http(path)  # warm-up: the pool connects
-        times = []
-        for _ in range(max(runs, 10)):
-            t = time.time()
-            status, _, _ = d.http(path)
-            times.append((time.time() - t) * 1000)
-            if status != 200:
-                raise RuntimeError("report API answered %d" % status)
-        return statistics.median(times)
+        runs = {"metrics": [], "static": []}
+        for _ in range(WRK_ROUNDS):
+            runs["static"].append(wrk(static.url + "/metrics", seconds))
+            runs["metrics"].append(wrk(api.url + "/metrics", seconds))
     finally:
-        d.stop()
+        static.stop()
+    for k in runs:
+        best = max(runs[k], key=lambda x: x["rps"])
+        r[k + "_rps"], r[k + "_p99_ms"] = best["rps"], best["p99_ms"]
+        r[k + "_socket_errors"] = sum(x["errors"] for x in runs[k])
+    r["metrics_static_ratio"] = r["metrics_rps"] / r["static_rps"]
+    loop = ReportLoop(api)
+    loop.start()
+    try:
+        # wrk starts once a report is under way, so that the whole run is under load.
+        deadline = time.time() + 120
+        while loop.answered + loop.failed == 0 and time.time() < deadline:
+            time.sleep(0.01)
+        n0 = loop.answered
+        loaded = wrk(api.url + "/metrics", seconds)
+        n1 = loop.answered
+    finally:
+        loop.stop()
+    if loop.failed:
+        raise RuntimeError("%d one-year reports failed while /metrics was measured" % loop.failed)
+    r["loaded_rps"], r["loaded_p99_ms"] = loaded["rps"], loaded["p99_ms"]
+    r["loaded_socket_errors"] = loaded["errors"]
+    r["loaded_reports"] = n1 - n0
+    return r
 
 
 def one_size(args, n):
@@ -198,8 +336,27 @@ def one_size(args, n):
         srv.stop()
         srv = None
         r.update(bench_queries(args.build, cfg, args.runs, not args.no_reference))
-        r["api_report_ms"] = report_over_http(args.build, pg, work, args.runs)
-        print("  report API over HTTP, one year: median %.1f ms" % r["api_report_ms"], flush=True)
+        api = ApiDaemon(args.build, pg, work)
+        try:
+            r["api_report_ms"] = report_over_http(api, args.runs)
+            print("  report API over HTTP, one year: median %.1f ms" % r["api_report_ms"],
+                  flush=True)
+            r.update(metrics_vs_static(args.build, api, work, args.wrk_seconds))
+        finally:
+            api.stop()
+        print("  /metrics (%d bytes): %.0f req/s, p99 %.2f ms; static page of the same bytes:"
+              " %.0f req/s, p99 %.2f ms; ratio %.2f (best of %d rounds of %d s each)"
+              % (r["metrics_bytes"], r["metrics_rps"], r["metrics_p99_ms"], r["static_rps"],
+                 r["static_p99_ms"], r["metrics_static_ratio"], WRK_ROUNDS, args.wrk_seconds),
+              flush=True)
+        print("  /metrics while one-year reports run back to back: %.0f req/s, p99 %.2f ms;"
+              " %d reports answered meanwhile"
+              % (r["loaded_rps"], r["loaded_p99_ms"], r["loaded_reports"]), flush=True)
+        errors = r["metrics_socket_errors"] + r["static_socket_errors"] + r["loaded_socket_errors"]
+        if errors:
+            print("  wrk socket errors: /metrics %d, static %d, under reports %d"
+                  % (r["metrics_socket_errors"], r["static_socket_errors"],
+                     r["loaded_socket_errors"]), flush=True)
         return r
     finally:
         if srv:
@@ -234,6 +391,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-reference", action="store_true",
                     help="skip the reference SQL timings (slow at 5M)")
+    ap.add_argument("--wrk-seconds", type=int, default=8,
+                    help="duration of each wrk run against /metrics and the static page")
     ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args()
     print("machine: " + machine(), flush=True)
@@ -242,17 +401,22 @@ def main():
     print("| dossiers | ingest rows/s | raw COPY upsert rows/s | ingest/raw | CPU s: onestopd, PostgreSQL"
           " (raw: PostgreSQL) | onestopd peak RSS | compute after ingest (gauge) | compute, new"
           " connection | compute, mean of %d | report 1 year (rollups) | report API 1 year |"
-          " reference SQL: 4 tables | reference SQL: report 1 year |" % args.runs)
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          " reference SQL: 4 tables | reference SQL: report 1 year | /metrics bytes |"
+          " /metrics req/s | static req/s | ratio | p99 /metrics | p99 static |"
+          " p99 /metrics while reports run | reports meanwhile |" % args.runs)
+    print("|---:" * 21 + "|")
     for r in results:
         print("| %s | %s | %s | %.2f | %.0f, %.0f (%.0f) | %.1f MiB | %s ms | %s ms | %s ms | %s ms |"
-              " %s ms | %s ms | %s ms |" % (
+              " %s ms | %s ms | %s ms | %s | %s | %s | %.2f | %.2f ms | %.2f ms | %.2f ms | %d |" % (
                   "{:,}".format(r["stored"]), fmt(r["ingest_rows_s"]), fmt(r["copy_rows_s"]),
                   r["ratio"], r["cpu_s"], r["pg_cpu_s"], r["copy_pg_cpu_s"], r["rss_mib"],
                   fmt(r["compute_gauge_ms"], "%.1f"), fmt(r["compute_first_ms"], "%.1f"),
                   fmt(r["compute_mean_ms"], "%.1f"), fmt(r["report_mean_ms"], "%.1f"),
                   fmt(r["api_report_ms"], "%.1f"), fmt(r["reference_tables_ms"]),
-                  fmt(r["reference_report_ms"])))
+                  fmt(r["reference_report_ms"]), "{:,}".format(r["metrics_bytes"]),
+                  fmt(r["metrics_rps"]), fmt(r["static_rps"]), r["metrics_static_ratio"],
+                  r["metrics_p99_ms"], r["static_p99_ms"], r["loaded_p99_ms"],
+                  r["loaded_reports"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": machine(), "results": results}, f, indent=1)

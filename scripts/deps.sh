@@ -14,6 +14,7 @@ PKGS=(
   chromium  # the status page's integration test loads it in headless Chromium
   openssl apache2-utils  # HTTPS and basic-auth tests: openssl req -x509, htpasswd -B
   dpkg-dev file systemd man-db systemd-container  # packaging tests: dpkg-shlibdeps, systemd-analyze, man, nspawn
+  wrk  # the benchmark: /metrics against a static page (bench/run.py)
 )
 missing=()
 for p in "${PKGS[@]}"; do
