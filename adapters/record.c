@@ -83,14 +83,22 @@ void rec_batch_clear(struct record_batch *b)
 {
     enum feed_kind kind = b->kind;
 
-    for (size_t i = 0; i < b->nrecs; i++)
-        rec_record_free(&b->recs[i]);
+    rec_batch_strip(b);
     for (size_t i = 0; i < b->nrejs; i++)
         rec_reject_free(&b->rejs[i]);
-    free(b->recs);
     free(b->rejs);
     free(b->cursor_key);
     rec_batch_init(b, kind);
+}
+
+void rec_batch_strip(struct record_batch *b)
+{
+    if (b->recs)
+        for (size_t i = 0; i < b->nrecs; i++)
+            rec_record_free(&b->recs[i]);
+    free(b->recs);
+    b->recs = NULL;
+    b->caprecs = 0;
 }
 
 /* Grows *arr (of elem-sized items) so that one more fits. */
@@ -444,6 +452,15 @@ char *rec_json_dump(const json_t *item)
     buf_reserve(&b, 1024);
     if (item)
         rec_json_write(&b, item);
+    /* A page's records wait in the pipeline for a while: give back the doubling's slack,
+     * up to half of what was reserved. */
+    if (!b.oom && b.cap > b.len + 1) {
+        char *p = realloc(b.data, b.len + 1);
+        if (p) {
+            b.data = p;
+            b.cap = b.len + 1;
+        }
+    }
     return buf_steal(&b, NULL);
 }
 

@@ -118,6 +118,10 @@ struct record_batch {
 void rec_batch_init(struct record_batch *b, enum feed_kind kind);
 /* Frees the contents (not b itself). Safe on a zeroed or already-cleared batch. */
 void rec_batch_clear(struct record_batch *b);
+/* Frees the records' contents once they are rendered for the store (store_rows_render),
+ * keeping nrecs, the rejects and the cursor: a queued page then costs its staging text
+ * alone. */
+void rec_batch_strip(struct record_batch *b);
 /* Appends; takes ownership of r's / j's strings (also on failure: they are then freed)
  * and zeroes *r / *j. 0 or -1 (out of memory). */
 int rec_batch_add(struct record_batch *b, struct record *r);

@@ -182,6 +182,14 @@ class ApiDaemon:
         self.d.stop()
 
 
+def peak_rss_mib(pid):
+    """VmHWM of a live process: its peak resident set so far."""
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
 def report_over_http(api, runs):
     """The report API for one past year through the real HTTP server: median of runs."""
     api.d.http(REPORT_PATH)  # warm-up: the pool connects
@@ -342,6 +350,9 @@ def one_size(args, n):
             print("  report API over HTTP, one year: median %.1f ms" % r["api_report_ms"],
                   flush=True)
             r.update(metrics_vs_static(args.build, api, work, args.wrk_seconds))
+            r["serve_rss_mib"] = peak_rss_mib(api.d.proc.pid)
+            print("  serving daemon (reports and wrk behind it): peak RSS %.1f MiB"
+                  % r["serve_rss_mib"], flush=True)
         finally:
             api.stop()
         print("  /metrics (%d bytes): %.0f req/s, p99 %.2f ms; static page of the same bytes:"
@@ -403,11 +414,12 @@ def main():
           " connection | compute, mean of %d | report 1 year (rollups) | report API 1 year |"
           " reference SQL: 4 tables | reference SQL: report 1 year | /metrics bytes |"
           " /metrics req/s | static req/s | ratio | p99 /metrics | p99 static |"
-          " p99 /metrics while reports run | reports meanwhile |" % args.runs)
-    print("|---:" * 21 + "|")
+          " p99 /metrics while reports run | reports meanwhile | serving daemon peak RSS |"
+          % args.runs)
+    print("|---:" * 22 + "|")
     for r in results:
         print("| %s | %s | %s | %.2f | %.0f, %.0f (%.0f) | %.1f MiB | %s ms | %s ms | %s ms | %s ms |"
-              " %s ms | %s ms | %s ms | %s | %s | %s | %.2f | %.2f ms | %.2f ms | %.2f ms | %d |" % (
+              " %s ms | %s ms | %s ms | %s | %s | %s | %.2f | %.2f ms | %.2f ms | %.2f ms | %d | %.1f MiB |" % (
                   "{:,}".format(r["stored"]), fmt(r["ingest_rows_s"]), fmt(r["copy_rows_s"]),
                   r["ratio"], r["cpu_s"], r["pg_cpu_s"], r["copy_pg_cpu_s"], r["rss_mib"],
                   fmt(r["compute_gauge_ms"], "%.1f"), fmt(r["compute_first_ms"], "%.1f"),
@@ -416,7 +428,7 @@ def main():
                   fmt(r["reference_report_ms"]), "{:,}".format(r["metrics_bytes"]),
                   fmt(r["metrics_rps"]), fmt(r["static_rps"]), r["metrics_static_ratio"],
                   r["metrics_p99_ms"], r["static_p99_ms"], r["loaded_p99_ms"],
-                  r["loaded_reports"]))
+                  r["loaded_reports"], r["serve_rss_mib"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": machine(), "results": results}, f, indent=1)

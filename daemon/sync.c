@@ -215,6 +215,8 @@ static void *sync_fetch_thread(void *arg)
                 store_rows_free(&done[i].rows);
         }
         store_rows_render(&b, &rows);
+        if (!rows.recs.oom)
+            rec_batch_strip(&b); /* the staging text holds them now */
         pthread_mutex_lock(&p->lock);
         while (p->count == SYNC_QUEUE_DEPTH && !p->cancel)
             pthread_cond_wait(&p->changed, &p->lock);

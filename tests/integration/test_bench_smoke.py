@@ -55,6 +55,7 @@ def main():
         c.check(r["compute_mean_ms"] > 0 and r["report_mean_ms"] > 0, "query timings measured")
         c.check(r["reference_report_ms"] > 0, "reference timing measured")
         c.check(r["rss_mib"] > 0, "peak RSS measured")
+        c.check(r["serve_rss_mib"] > 0, "the serving daemon's peak RSS measured")
         c.check(r["metrics_bytes"] > 1000, "the /metrics body measured: %r" % r.get("metrics_bytes"))
         for k in ("metrics_rps", "static_rps", "loaded_rps", "metrics_p99_ms", "static_p99_ms",
                   "loaded_p99_ms"):
