@@ -40,6 +40,10 @@ struct compute {
     struct source_status *src;
     size_t nsrc;
     int computed;       /* a computation has succeeded */
+    int db_up;          /* the last computation reached the database (1 before the first) */
+    int retry_now;      /* cmp_request: a lost connection may be tried again at once */
+    uint64_t requested; /* cmp_request calls so far */
+    uint64_t done;      /* requests a finished computation has covered */
     int64_t busy_since; /* monotonic ms, 0 = idle */
     int64_t next_ms;    /* the next timed computation */
     struct ldate day;   /* the local day of the last computation */
@@ -64,6 +68,7 @@ struct compute *cmp_new(const struct config *cfg, struct snapshot *snap, struct 
     c->snap = snap;
     c->alerts = alerts;
     c->site = site;
+    c->db_up = 1;
     pthread_mutex_init(&c->run_mu, NULL);
     pthread_mutex_init(&c->mu, NULL);
     pthread_condattr_t ca;
@@ -241,8 +246,12 @@ static void *run(void *arg)
         size_t nst;
         if (await_turn(c, &leader, &st, &nst) != 0)
             break;
+        uint64_t covers = c->requested;
         int reconnect = c->reconnect;
         c->reconnect = 0;
+        if (c->retry_now)
+            c->next_try_ms = 0;
+        c->retry_now = 0;
         pthread_mutex_unlock(&c->mu);
 
         pthread_mutex_lock(&c->run_mu);
@@ -258,6 +267,7 @@ static void *run(void *arg)
         struct ldate day = cmp_today(c->cfg);
         if (!st) {
             log_err("compute", "out of memory");
+            alive = c->store != NULL;
         } else {
             rc = compute_on(c, ensure_conn(c), leader, st, nst, 1, NULL, &alive);
             if (!alive && c->store) {
@@ -273,6 +283,8 @@ static void *run(void *arg)
         pthread_mutex_lock(&c->mu);
         c->busy_since = 0;
         c->day = day;
+        c->db_up = alive;
+        c->done = covers;
         if (rc == 0)
             c->computed = 1;
         /* Without a database, try again soon rather than a whole interval later. */
@@ -351,6 +363,8 @@ void cmp_request(struct compute *c)
 {
     pthread_mutex_lock(&c->mu);
     c->wake = 1;
+    c->retry_now = 1;
+    c->requested++;
     pthread_cond_signal(&c->cv);
     pthread_mutex_unlock(&c->mu);
 }
@@ -375,6 +389,30 @@ int cmp_has_computed(struct compute *c)
 {
     pthread_mutex_lock(&c->mu);
     int r = c->computed;
+    pthread_mutex_unlock(&c->mu);
+    return r;
+}
+
+uint64_t cmp_requested(struct compute *c)
+{
+    pthread_mutex_lock(&c->mu);
+    uint64_t r = c->requested;
+    pthread_mutex_unlock(&c->mu);
+    return r;
+}
+
+uint64_t cmp_done(struct compute *c)
+{
+    pthread_mutex_lock(&c->mu);
+    uint64_t r = c->done;
+    pthread_mutex_unlock(&c->mu);
+    return r;
+}
+
+int cmp_database_up(struct compute *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int r = c->db_up;
     pthread_mutex_unlock(&c->mu);
     return r;
 }

@@ -33,7 +33,8 @@ int cmp_start(struct compute *c, char *err, size_t errlen);
  * of the role. */
 void cmp_set_source(struct compute *c, size_t i, size_t n, const struct source_status *st);
 void cmp_set_leader(struct compute *c, int leader);
-/* Data changed: compute as soon as the thread is free. */
+/* Data changed (or the database came back): compute as soon as the thread is free, and
+ * try a lost connection again at once. */
 void cmp_request(struct compute *c);
 /* Swaps the configuration, waiting for a running computation to end, so the caller may
  * free the old one on return. A new database address reconnects. */
@@ -44,6 +45,14 @@ struct ldate cmp_today(const struct config *cfg);
 
 /* 1 once a computation has succeeded (a standby is ready then). */
 int cmp_has_computed(struct compute *c);
+/* How many cmp_request calls were made, and how many of them a finished (published)
+ * computation has followed: the daemon is ready only once the one after the first
+ * complete sync is on the page. */
+uint64_t cmp_requested(struct compute *c);
+uint64_t cmp_done(struct compute *c);
+/* 0 when the last computation found the database unreachable, as onestop_database_up
+ * said: /readyz must agree with the page. */
+int cmp_database_up(struct compute *c);
 /* How long the running computation has taken so far (ms), 0 when none is running: a
  * thread stuck in one must not look alive. */
 int64_t cmp_busy_ms(struct compute *c);

@@ -66,7 +66,8 @@ struct daemon {
     struct src *srcs;
     size_t nsrcs;
     int leader;
-    int ready; /* READY=1 was sent */
+    int ready;               /* READY=1 was sent */
+    uint64_t synced_request; /* the computation request after every source first synced */
     int64_t next_db_try_ms;
     long db_backoff_ms;
     struct log_complaint db_complaint;
@@ -222,8 +223,18 @@ static void publish_state(struct daemon *d)
              d->leader ? "leader" : "standby", d->store ? "up" : "down", up, d->nsrcs, records);
     /* A standby never syncs: it is ready once it serves indicators computed from the
      * database the leader fills. */
-    int ready_sources = d->leader ? all_synced(d) : cmp_has_computed(d->cmp);
-    snapshot_set_state(d->snap, d->store != NULL, ready_sources, status);
+    int ready_sources;
+    if (!d->leader) {
+        ready_sources = cmp_has_computed(d->cmp);
+    } else if (!all_synced(d)) {
+        ready_sources = 0;
+    } else {
+        /* Ready once the page shows the first complete sync, not before. */
+        if (!d->synced_request)
+            d->synced_request = cmp_requested(d->cmp);
+        ready_sources = cmp_done(d->cmp) >= d->synced_request;
+    }
+    snapshot_set_state(d->snap, d->store != NULL && cmp_database_up(d->cmp), ready_sources, status);
     /* Every loop pass (about once a second) gets here: tell systemd only of a change. */
     if (strcmp(status, d->last_status) != 0) {
         sdn_notifyf("STATUS=%s", status);
