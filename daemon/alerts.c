@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* alerts: the module the main loop drives (see alerts.h). It wires the pure rules and
+/* alerts: the module the computation thread drives (see alerts.h). It wires the pure rules and
  * lifecycle (alert_rules.c) to the database (alert_store.c, outbox.c) and to the delivery
  * threads (notify.c). */
 #include "alerts.h"

@@ -16,6 +16,7 @@
 
 /* A lost database is tried again after this long, not on every wake-up. */
 #define CMP_RETRY_MS 5000
+#define CMP_STATEMENT_TIMEOUT "120s"
 
 struct compute {
     /* Set once, or only by the thread while it holds run_mu. */
@@ -109,9 +110,22 @@ static PGconn *ensure_conn(struct compute *c)
         c->next_try_ms = now + CMP_RETRY_MS;
         return NULL;
     }
+    /* A computation takes milliseconds; one stuck on a lock gives up before the main loop
+     * would call it stuck, and a reload or a stop cancels it sooner. */
+    if (pg_exec_ok(store_conn(st), "SET statement_timeout = '" CMP_STATEMENT_TIMEOUT "'", err,
+                   sizeof err) != 0)
+        log_warn("compute", "%s", err);
     log_release(&c->db_complaint, "compute", "database connection established");
     set_store(c, st);
     return store_conn(st);
+}
+
+static int stopping(struct compute *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int r = c->stop;
+    pthread_mutex_unlock(&c->mu);
+    return r;
 }
 
 static int conn_alive(PGconn *conn)
@@ -144,6 +158,12 @@ static int compute_on(struct compute *c, PGconn *conn, int leader, const struct 
         } else {
             rc = 0;
         }
+    }
+    /* At stop the query was cancelled: publish nothing more, evaluate no alert. */
+    if (stopping(c)) {
+        model_clear(&m);
+        *alive = conn != NULL;
+        return -1;
     }
     if (rc != 0 && c->held.computed_at != 0)
         show = &c->held;
@@ -247,17 +267,19 @@ static void *run(void *arg)
         if (await_turn(c, &leader, &st, &nst) != 0)
             break;
         uint64_t covers = c->requested;
-        int reconnect = c->reconnect;
-        c->reconnect = 0;
-        if (c->retry_now)
-            c->next_try_ms = 0;
-        c->retry_now = 0;
         pthread_mutex_unlock(&c->mu);
 
         pthread_mutex_lock(&c->run_mu);
         int64_t start = util_now_ms();
         pthread_mutex_lock(&c->mu);
         c->busy_since = start ? start : 1;
+        /* Read with run_mu held, so that they go with the configuration this
+         * computation uses. */
+        int reconnect = c->reconnect;
+        c->reconnect = 0;
+        if (c->retry_now)
+            c->next_try_ms = 0;
+        c->retry_now = 0;
         pthread_mutex_unlock(&c->mu);
         if (reconnect) {
             set_store(c, NULL);
@@ -284,9 +306,11 @@ static void *run(void *arg)
         c->busy_since = 0;
         c->day = day;
         c->db_up = alive;
-        c->done = covers;
-        if (rc == 0)
+        /* /readyz waits for a computation that succeeded, not one that failed. */
+        if (rc == 0) {
+            c->done = covers;
             c->computed = 1;
+        }
         /* Without a database, try again soon rather than a whole interval later. */
         c->next_ms =
             util_now_ms() + (rc == 0 || interval_ms < CMP_RETRY_MS ? interval_ms : CMP_RETRY_MS);
@@ -330,7 +354,7 @@ void cmp_free(struct compute *c)
     free(c);
 }
 
-void cmp_set_source(struct compute *c, size_t i, size_t n, const struct source_status *st)
+void cmp_set_sources(struct compute *c, const struct source_status *st, size_t n)
 {
     pthread_mutex_lock(&c->mu);
     if (n != c->nsrc) {
@@ -339,12 +363,11 @@ void cmp_set_source(struct compute *c, size_t i, size_t n, const struct source_s
             pthread_mutex_unlock(&c->mu);
             return; /* the previous states stay shown */
         }
-        memset(p, 0, (n ? n : 1) * sizeof *p);
         c->src = p;
         c->nsrc = n;
     }
-    if (i < n && st)
-        c->src[i] = *st;
+    if (n)
+        memcpy(c->src, st, n * sizeof *st);
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -371,6 +394,14 @@ void cmp_request(struct compute *c)
 
 void cmp_set_config(struct compute *c, const struct config *cfg)
 {
+    /* A computation waiting on a lock would hold up the reload (and the syncs behind it):
+     * cancel it; the thread computes again at once with the new configuration. */
+    pthread_mutex_lock(&c->mu);
+    if (c->busy_since && c->cancel) {
+        char buf[128];
+        PQcancel(c->cancel, buf, sizeof buf);
+    }
+    pthread_mutex_unlock(&c->mu);
     pthread_mutex_lock(&c->run_mu);
     pthread_mutex_lock(&c->mu);
     const struct config *old = c->cfg;

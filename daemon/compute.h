@@ -29,9 +29,9 @@ void cmp_free(struct compute *c);
  * cmp_request is called, and when the local day changes. 0, or -1 with err. */
 int cmp_start(struct compute *c, char *err, size_t errlen);
 
-/* What the next computation shows of source i of n (copied; st NULL with n 0: none), and
- * of the role. */
-void cmp_set_source(struct compute *c, size_t i, size_t n, const struct source_status *st);
+/* What the next computation shows of the n sources (copied, all at once), and of the
+ * role. */
+void cmp_set_sources(struct compute *c, const struct source_status *st, size_t n);
 void cmp_set_leader(struct compute *c, int leader);
 /* Data changed (or the database came back): compute as soon as the thread is free, and
  * try a lost connection again at once. */

@@ -63,6 +63,8 @@ struct daemon {
     struct alerts *alerts;
     struct site *site; /* the status pages (GET /) */
     struct compute *cmp;
+    struct source_status *stv; /* push_sources' copy of the sources' states */
+    size_t nstv;
     struct src *srcs;
     size_t nsrcs;
     int leader;
@@ -174,12 +176,28 @@ static int build_sources(const struct config *cfg, const struct src *old, size_t
     return 0;
 }
 
+/* Hands the computation every source's state at once: a computation must never see
+ * some of them, or it would take the others' alerts for resolved. */
 static void push_sources(struct daemon *d)
 {
+    if (d->nsrcs > d->nstv) {
+        struct source_status *v = realloc(d->stv, d->nsrcs * sizeof *v);
+        if (!v)
+            return; /* the computation keeps the states it had */
+        d->stv = v;
+        d->nstv = d->nsrcs;
+    }
     for (size_t i = 0; i < d->nsrcs; i++)
-        cmp_set_source(d->cmp, i, d->nsrcs, &d->srcs[i].st);
-    if (d->nsrcs == 0)
-        cmp_set_source(d->cmp, 0, 0, NULL);
+        d->stv[i] = d->srcs[i].st;
+    cmp_set_sources(d->cmp, d->stv, d->nsrcs);
+}
+
+/* The role is the main connection's (it holds the writer's lock); the computation, which
+ * evaluates the alerts on the leader only, learns of every change at once. */
+static void set_leader(struct daemon *d, int leader)
+{
+    d->leader = leader;
+    cmp_set_leader(d->cmp, leader);
 }
 
 /* A computation running this long is stuck: /healthz and the watchdog must say so. */
@@ -249,7 +267,7 @@ static void drop_store(struct daemon *d)
         return;
     log_warn("main", "lost the database connection; reconnecting");
     set_store(d, NULL);
-    d->leader = 0;
+    set_leader(d, 0);
 }
 
 static int ensure_store(struct daemon *d)
@@ -286,12 +304,10 @@ static void update_leadership(struct daemon *d)
     int r = store_try_leader(d->store, err, sizeof err);
     if (r < 0) {
         log_warn("main", "%s", err);
-        d->leader = 0;
-        cmp_set_leader(d->cmp, 0);
+        set_leader(d, 0);
         return;
     }
-    d->leader = r;
-    cmp_set_leader(d->cmp, r);
+    set_leader(d, r);
     if (d->leader && !was) {
         log_notice("main", "this instance is now the writer (leader)");
         /* A new leader syncs at once: the old one may have died mid-interval. */
@@ -344,8 +360,9 @@ static struct http_options http_options_of(struct daemon *d, const struct config
         .api = api_handle,
         .api_ctx = d->api,
         /* The main loop beats at least every second outside long syncs, and after every
-         * page (and about every second of a request) inside them; only a computation or a
-         * database call keeps it quiet, and five minutes of silence means it is stuck. */
+         * page (and about every second of a request) inside them; only a database call
+         * keeps it quiet, or a computation that has run five minutes (heartbeat()), and
+         * five minutes of silence means it is stuck. */
         .stale_after_s = 300,
     };
     return o;
@@ -379,7 +396,7 @@ static void reload(struct daemon *d)
         (ncfg->db_password == NULL) != (d->cfg->db_password == NULL) ||
         (ncfg->db_password && strcmp(ncfg->db_password, d->cfg->db_password) != 0)) {
         set_store(d, NULL);
-        d->leader = 0;
+        set_leader(d, 0);
         d->next_db_try_ms = 0;
     }
     free_sources(d->srcs, d->nsrcs);
@@ -522,6 +539,9 @@ static int setup(struct daemon *d)
         return EX_CONFIG;
     }
     d->nsrcs = d->cfg->nsources;
+    /* Before its first computation: with no source at all, the leader would take every
+     * source alert that fired before the restart for resolved. */
+    push_sources(d);
     uint64_t usec;
     if (sdn_watchdog_usec(&usec))
         d->watchdog_usec = usec;
@@ -537,6 +557,7 @@ static void teardown(struct daemon *d)
     api_free(d->api);
     site_free(d->site);
     free_sources(d->srcs, d->nsrcs);
+    free(d->stv);
     set_store(d, NULL);
     fetch_free(d->fetcher);
     snapshot_free(d->snap);

@@ -466,7 +466,7 @@ static void render_sources(const struct source_status *src, size_t nsrc, struct 
            "Wall time of the source's last sync attempt, successful or not; absent before the "
            "first one ends");
     for (size_t i = 0; i < nsrc; i++)
-        if (src[i].attempts_ended)
+        if (src[i].last_attempt > 0)
             SAMPLE(out, "onestop_source_sync_duration_seconds", src[i].last_duration,
                    {"source", src[i].name});
 

@@ -20,9 +20,8 @@ struct source_status {
     int up;                           /* last sync attempt succeeded */
     int synced;                       /* at least one full sync succeeded since start */
     double last_success;              /* unix time of the last successful sync, 0 = never */
-    double last_attempt;              /* unix time of the last attempt, 0 = never */
+    double last_attempt;              /* unix time the last ended attempt began, 0 = never */
     double last_duration;             /* wall seconds the last attempt that ended took */
-    int attempts_ended;               /* 0 until the first attempt ends */
     int consecutive_failures;         /* failed attempts since the last success */
     unsigned long long records_total; /* items fetched (good and bad) */
     unsigned long long errors_total;  /* failed sync attempts */

@@ -435,8 +435,8 @@ int sync_source(struct store *store, struct fetcher *f, struct adapter *ad,
     size_t n = ad->ops->feeds(ad, feeds, ARRAY_LEN(feeds));
     int rc = 0;
     int64_t start = util_now_ms();
+    double started = (double)time(NULL);
 
-    st->last_attempt = (double)time(NULL);
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (feeds[i]->mode == FEED_KEYSET)
             rc = sync_keyset(&run, feeds[i], err, errlen);
@@ -447,8 +447,11 @@ int sync_source(struct store *store, struct fetcher *f, struct adapter *ad,
      * computation that follows reads few rows. */
     if (rc == 0 && store_compact_rollups(store, err, errlen) != 0)
         rc = SYNC_DB_ERROR;
+    /* The attempt shows when it ends, with its outcome: the computation reads these
+     * states during a sync too, and an attempt without its failures counted yet would
+     * look like one that succeeded (alert_rules.c would resolve SourceDown). */
+    st->last_attempt = started;
     st->last_duration = (double)(util_now_ms() - start) / 1000.0;
-    st->attempts_ended = 1;
     if (rc == SYNC_DB_ERROR) {
         /* The feed answered; the database failed. The source's health is the feed's. */
         snprintf(st->last_error, sizeof st->last_error, "%s", err);

@@ -130,9 +130,7 @@ static void build_sources(struct source_status src[2])
     src[0].rejected[REASON_BAD_DATE] = 2;
     src[0].last_attempt = 1700000000.0;
     src[0].last_duration = 12.5;
-    src[0].attempts_ended = 1;
-    /* vnpost's first sync is under way: no duration yet */
-    src[1].last_attempt = 1700000001.0;
+    /* vnpost's first sync is under way (last_attempt 0 until it ends): no duration yet */
     snprintf(src[1].name, sizeof src[1].name, "vnpost");
     src[1].errors_total = 3;
 }
