@@ -416,42 +416,13 @@ void cmp_set_config(struct compute *c, const struct config *cfg)
     pthread_mutex_unlock(&c->run_mu);
 }
 
-int cmp_has_computed(struct compute *c)
+void cmp_get_state(struct compute *c, struct cmp_state *out)
 {
     pthread_mutex_lock(&c->mu);
-    int r = c->computed;
+    out->computed = c->computed;
+    out->database_up = c->db_up;
+    out->requested = c->requested;
+    out->done = c->done;
+    out->busy_ms = c->busy_since ? util_now_ms() - c->busy_since : 0;
     pthread_mutex_unlock(&c->mu);
-    return r;
-}
-
-uint64_t cmp_requested(struct compute *c)
-{
-    pthread_mutex_lock(&c->mu);
-    uint64_t r = c->requested;
-    pthread_mutex_unlock(&c->mu);
-    return r;
-}
-
-uint64_t cmp_done(struct compute *c)
-{
-    pthread_mutex_lock(&c->mu);
-    uint64_t r = c->done;
-    pthread_mutex_unlock(&c->mu);
-    return r;
-}
-
-int cmp_database_up(struct compute *c)
-{
-    pthread_mutex_lock(&c->mu);
-    int r = c->db_up;
-    pthread_mutex_unlock(&c->mu);
-    return r;
-}
-
-int64_t cmp_busy_ms(struct compute *c)
-{
-    pthread_mutex_lock(&c->mu);
-    int64_t since = c->busy_since;
-    pthread_mutex_unlock(&c->mu);
-    return since ? util_now_ms() - since : 0;
 }

@@ -43,19 +43,19 @@ void cmp_set_config(struct compute *c, const struct config *cfg);
 /* The day the indicators are computed for: [metrics] as_of, or today's local date. */
 struct ldate cmp_today(const struct config *cfg);
 
-/* 1 once a computation has succeeded (a standby is ready then). */
-int cmp_has_computed(struct compute *c);
-/* How many cmp_request calls were made, and how many of them a finished (published)
- * computation has followed: the daemon is ready only once the one after the first
- * complete sync is on the page. */
-uint64_t cmp_requested(struct compute *c);
-uint64_t cmp_done(struct compute *c);
-/* 0 when the last computation found the database unreachable, as onestop_database_up
- * said: /readyz must agree with the page. */
-int cmp_database_up(struct compute *c);
-/* How long the running computation has taken so far (ms), 0 when none is running: a
- * thread stuck in one must not look alive. */
-int64_t cmp_busy_ms(struct compute *c);
+/* What the main loop reads of the computation, in one go. */
+struct cmp_state {
+    int computed;    /* a computation has succeeded (a standby is ready then) */
+    int database_up; /* 0 when the last computation found the database unreachable, as
+                      * onestop_database_up said: /readyz must agree with the page */
+    /* cmp_request calls so far, and how many of them a computation that succeeded (and
+     * was published) has followed: the leader is ready only once the one after its
+     * first complete sync is on the page. */
+    uint64_t requested, done;
+    int64_t busy_ms; /* how long the running computation has taken so far, 0 = none: a
+                      * thread stuck in one must not look alive */
+};
+void cmp_get_state(struct compute *c, struct cmp_state *out);
 
 /* One computation on the caller's thread and connection (onestopd --once): renders into
  * the snapshot and appends the /metrics page to page_out (may be NULL). 0, or -1 when

@@ -211,7 +211,9 @@ static void heartbeat(void *ctx)
     int64_t now = util_now_ms();
     /* The page shows how a long sync gets on, not only where it ended. */
     push_sources(d);
-    if (cmp_busy_ms(d->cmp) > COMPUTE_STUCK_MS)
+    struct cmp_state cs;
+    cmp_get_state(d->cmp, &cs);
+    if (cs.busy_ms > COMPUTE_STUCK_MS)
         return;
     snapshot_heartbeat(d->snap);
     if (d->watchdog_usec && now - d->last_watchdog_ms >= (int64_t)(d->watchdog_usec / 2000)) {
@@ -241,18 +243,20 @@ static void publish_state(struct daemon *d)
              d->leader ? "leader" : "standby", d->store ? "up" : "down", up, d->nsrcs, records);
     /* A standby never syncs: it is ready once it serves indicators computed from the
      * database the leader fills. */
+    struct cmp_state cs;
     int ready_sources;
+    cmp_get_state(d->cmp, &cs);
     if (!d->leader) {
-        ready_sources = cmp_has_computed(d->cmp);
+        ready_sources = cs.computed;
     } else if (!all_synced(d)) {
         ready_sources = 0;
     } else {
         /* Ready once the page shows the first complete sync, not before. */
         if (!d->synced_request)
-            d->synced_request = cmp_requested(d->cmp);
-        ready_sources = cmp_done(d->cmp) >= d->synced_request;
+            d->synced_request = cs.requested;
+        ready_sources = cs.done >= d->synced_request;
     }
-    snapshot_set_state(d->snap, d->store != NULL && cmp_database_up(d->cmp), ready_sources, status);
+    snapshot_set_state(d->snap, d->store != NULL && cs.database_up, ready_sources, status);
     /* Every loop pass (about once a second) gets here: tell systemd only of a change. */
     if (strcmp(status, d->last_status) != 0) {
         sdn_notifyf("STATUS=%s", status);
