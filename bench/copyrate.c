@@ -13,6 +13,7 @@
 
 #include "migrate.h"
 #include "pgutil.h"
+#include "store.h"
 #include "util.h"
 
 static const char *const EXPORT_SQL =
@@ -26,27 +27,10 @@ static const char *const CREATE_STAGE =
     " c6 text, c7 text, c8 text, c9 text, c10 text, c11 text, c12 text, c13 text, c14 text,"
     " c15 text, c16 text, c17 text, raw text, seq int) ON COMMIT DELETE ROWS";
 
-/* The dossier upsert of daemon/store_pg.c as it was before the rollups. */
-static const char *const UPSERT_SQL =
-    "INSERT INTO dossiers AS d (code, procedure_code, procedure_name, field_code,"
-    " field_name, agency, agency_name, channel, level, status, received_at, due_at,"
-    " finished_at, returned_at, refused_at, return_by_post, apologies, updated_at,"
-    " source, raw)"
-    " SELECT DISTINCT ON (c0) c0, c1, c2, c3, c4, c5, c6, c7::smallint, c8::smallint,"
-    " c9::smallint, c10::timestamp, c11::timestamp, c12::timestamp, c13::timestamp,"
-    " c14::timestamp, c15::boolean, c16::integer, c17::timestamp, $1, raw::jsonb"
-    " FROM stage_dossier ORDER BY c0, c17::timestamp DESC, seq DESC"
-    " ON CONFLICT (code) DO UPDATE SET procedure_code = EXCLUDED.procedure_code,"
-    " procedure_name = EXCLUDED.procedure_name, field_code = EXCLUDED.field_code,"
-    " field_name = EXCLUDED.field_name, agency = EXCLUDED.agency,"
-    " agency_name = EXCLUDED.agency_name, channel = EXCLUDED.channel,"
-    " level = EXCLUDED.level, status = EXCLUDED.status,"
-    " received_at = EXCLUDED.received_at, due_at = EXCLUDED.due_at,"
-    " finished_at = EXCLUDED.finished_at, returned_at = EXCLUDED.returned_at,"
-    " refused_at = EXCLUDED.refused_at, return_by_post = EXCLUDED.return_by_post,"
-    " apologies = EXCLUDED.apologies, updated_at = EXCLUDED.updated_at,"
-    " source = EXCLUDED.source, raw = EXCLUDED.raw, stored_at = now()"
-    " WHERE d.updated_at <= EXCLUDED.updated_at";
+/* The store's dossier upsert (store.h) without the rollups, the quarantine or the cursor. */
+static const char *const UPSERT_SQL = STORE_DOSSIER_INSERT
+    " SELECT DISTINCT ON (c0) " STORE_DOSSIER_VALUES
+    " FROM stage_dossier ORDER BY c0, c17::timestamp DESC, seq DESC" STORE_DOSSIER_ON_CONFLICT;
 
 static int export_rows(PGconn *src, FILE *out, long *rows)
 {

@@ -201,23 +201,30 @@ static int compute_on(struct compute *c, PGconn *conn, int leader, const struct 
     return rc;
 }
 
+/* A computation's inputs, copied with mu held: the role and the sources' states (*st
+ * NULL when out of memory). */
+static void take_inputs(struct compute *c, int *leader, struct source_status **st, size_t *nst)
+{
+    *leader = c->leader;
+    *nst = c->nsrc;
+    *st = malloc((c->nsrc ? c->nsrc : 1) * sizeof **st);
+    if (*st && c->nsrc)
+        memcpy(*st, c->src, c->nsrc * sizeof **st);
+}
+
 int cmp_run_here(struct compute *c, PGconn *conn, struct buf *page_out)
 {
-    int alive, rc;
+    int alive, rc = -1, leader;
+    struct source_status *st;
+    size_t n;
     pthread_mutex_lock(&c->run_mu);
     pthread_mutex_lock(&c->mu);
-    int leader = c->leader;
-    size_t n = c->nsrc;
-    struct source_status *st = n ? malloc(n * sizeof *st) : NULL;
-    if (st)
-        memcpy(st, c->src, n * sizeof *st);
+    take_inputs(c, &leader, &st, &n);
     pthread_mutex_unlock(&c->mu);
-    if (n && !st) {
+    if (!st)
         log_err("compute", "out of memory");
-        rc = -1;
-    } else {
-        rc = compute_on(c, conn, leader, st, st ? n : 0, 0, page_out, &alive);
-    }
+    else
+        rc = compute_on(c, conn, leader, st, n, 0, page_out, &alive);
     free(st);
     pthread_mutex_unlock(&c->run_mu);
     return rc;
@@ -248,11 +255,7 @@ static int await_turn(struct compute *c, int *leader, struct source_status **st,
         pthread_cond_timedwait(&c->cv, &c->mu, &ts);
     }
     c->wake = 0;
-    *leader = c->leader;
-    *nst = c->nsrc;
-    *st = malloc((c->nsrc ? c->nsrc : 1) * sizeof **st);
-    if (*st && c->nsrc)
-        memcpy(*st, c->src, c->nsrc * sizeof **st);
+    take_inputs(c, leader, st, nst);
     return 0;
 }
 

@@ -37,6 +37,30 @@ int store_get_cursor(struct store *st, const char *source, const char *feed, cha
 /* The staging rows of a batch: the COPY text of its records and of its rejects. Pure, no
  * database: a page can be rendered on the thread that fetched it, so that the thread that
  * stores pages only sends them. */
+/* The dossier upsert's parts: the columns, their values cast from the staging text
+ * columns (c0.., raw; $1 the source), and the update of a conflicting row by a version
+ * at least as new. Shared with the raw COPY baseline the benchmark compares ingest with
+ * (bench/copyrate.c), so that both always write the same rows the same way. */
+#define STORE_DOSSIER_INSERT                                                                       \
+    "INSERT INTO dossiers AS d (code, procedure_code, procedure_name, field_code, field_name,"     \
+    " agency, agency_name, channel, level, status, received_at, due_at, finished_at,"              \
+    " returned_at, refused_at, return_by_post, apologies, updated_at, source, raw)"
+#define STORE_DOSSIER_VALUES                                                                       \
+    "c0, c1, c2, c3, c4, c5, c6, c7::smallint, c8::smallint, c9::smallint, c10::timestamp,"        \
+    " c11::timestamp, c12::timestamp, c13::timestamp, c14::timestamp, c15::boolean,"               \
+    " c16::integer, c17::timestamp, $1, raw::jsonb"
+#define STORE_DOSSIER_ON_CONFLICT                                                                  \
+    " ON CONFLICT (code) DO UPDATE SET procedure_code = EXCLUDED.procedure_code,"                  \
+    " procedure_name = EXCLUDED.procedure_name, field_code = EXCLUDED.field_code,"                 \
+    " field_name = EXCLUDED.field_name, agency = EXCLUDED.agency,"                                 \
+    " agency_name = EXCLUDED.agency_name, channel = EXCLUDED.channel, level = EXCLUDED.level,"     \
+    " status = EXCLUDED.status, received_at = EXCLUDED.received_at, due_at = EXCLUDED.due_at,"     \
+    " finished_at = EXCLUDED.finished_at, returned_at = EXCLUDED.returned_at,"                     \
+    " refused_at = EXCLUDED.refused_at, return_by_post = EXCLUDED.return_by_post,"                 \
+    " apologies = EXCLUDED.apologies, updated_at = EXCLUDED.updated_at,"                           \
+    " source = EXCLUDED.source, raw = EXCLUDED.raw, stored_at = now()"                             \
+    " WHERE d.updated_at <= EXCLUDED.updated_at"
+
 struct store_rows {
     struct buf recs, rejs;
 };
